@@ -1,0 +1,35 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Tasks.Core.Entities;
+using Tasks.Core.Lifecycle;
+
+namespace Tasks.Core.Data;
+
+internal sealed class TaskRecordConfiguration : IEntityTypeConfiguration<TaskRecord>
+{
+    public void Configure(EntityTypeBuilder<TaskRecord> builder)
+    {
+        builder.ToTable("tasks");
+        builder.HasKey(t => t.Id);
+        builder.Property(t => t.Id).ValueGeneratedNever();
+        builder.Property(t => t.Name).HasMaxLength(200);
+        builder.Property(t => t.Queue).HasMaxLength(100);
+        builder.Property(t => t.State).HasConversion(TaskStateMachine.Converter).HasMaxLength(16);
+        builder.Property(t => t.Args).HasColumnType("jsonb");
+        builder.Property(t => t.Result).HasColumnType("jsonb");
+        builder.Property(t => t.ProgressMessage).HasMaxLength(1000);
+        builder.Property(t => t.Worker).HasMaxLength(300);
+        builder.Property(t => t.ScheduleName).HasMaxLength(200);
+        builder.Property(t => t.IdempotencyKey).HasMaxLength(200);
+
+        // Newest-first keyset paging: ids are UUIDv7, so id order is creation order.
+        builder.HasIndex(t => new { t.State, t.Id });
+        builder.HasIndex(t => new { t.Name, t.Id });
+        builder.HasIndex(t => new { t.Queue, t.Id });
+        builder.HasIndex(t => t.IdempotencyKey).IsUnique().HasFilter("idempotency_key IS NOT NULL");
+        // The scheduler's release loop and the outbox sweeper scan only these small partial indexes.
+        builder.HasIndex(t => t.ScheduledFor).HasDatabaseName("ix_tasks_due").HasFilter("state = 'scheduled'");
+        builder.HasIndex(t => t.UpdatedAt).HasDatabaseName("ix_tasks_pending").HasFilter("state = 'pending'");
+        builder.HasIndex(t => t.FinishedAt).HasDatabaseName("ix_tasks_finished").HasFilter("finished_at IS NOT NULL");
+    }
+}

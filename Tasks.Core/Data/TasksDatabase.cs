@@ -1,0 +1,27 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Tasks.Core.Auth;
+
+namespace Tasks.Core.Data;
+
+/// <summary>
+/// The one explicit schema step (<c>dotnet Tasks.Web.dll migrate</c>, and the test fixtures): applies the EF Core
+/// migrations and stores the bootstrap API key (<c>Auth:BootstrapApiKey</c>) when one is configured.
+/// Hosts never migrate at start-up, so several of them starting at once can't race on the schema.
+/// </summary>
+public static class TasksDatabase
+{
+    public static async Task MigrateAsync(IServiceProvider services, CancellationToken ct)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<TasksDbContext>();
+        await db.Database.MigrateAsync(ct);
+        var applied = await db.Database.GetAppliedMigrationsAsync(ct);
+        Console.WriteLine($"Database migrated: {applied.Count()} migration(s) applied, latest {applied.LastOrDefault()}.");
+
+        var key = scope.ServiceProvider.GetRequiredService<IConfiguration>()["Auth:BootstrapApiKey"];
+        if (!string.IsNullOrEmpty(key))
+            await ApiKeys.UpsertAsync(db, "bootstrap", key, scope.ServiceProvider.GetRequiredService<TimeProvider>(), ct);
+    }
+}

@@ -1,0 +1,167 @@
+using System.Text.RegularExpressions;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Tasks.Core.Data;
+using Tasks.Core.Entities;
+using Tasks.Core.Lifecycle;
+using Tasks.Core.Registry;
+
+namespace Tasks.Core.Enqueueing;
+
+/// <summary>
+/// The one way tasks enter the system (HTTP API, scheduler, CLI, handlers). Each task row is written in one
+/// transaction and is its own outbox entry: it is published only after the commit, and a publish that doesn't
+/// happen (broker down, process killed) is made up by the scheduler's sweeper. Nothing is published for a
+/// transaction that rolled back.
+/// </summary>
+public sealed partial class TaskEnqueuer(
+    TasksDbContext db, TaskRegistry registry, TaskStateMachine lifecycle, TaskPublisher publisher,
+    TimeProvider clock, ILogger<TaskEnqueuer> logger)
+{
+    public const int MaxAttemptsLimit = 100;
+    public const int MaxTimeLimitSeconds = 7 * 24 * 3600;
+
+    /// <summary>Validates, stores and publishes the tasks: all of them, or none when any is invalid.</summary>
+    public async Task<EnqueueResult> EnqueueAsync(IReadOnlyList<EnqueueRequest> requests, string errorPrefix, CancellationToken ct)
+    {
+        var (records, errors) = Prepare(requests, errorPrefix);
+        if (errors.Count > 0) return new EnqueueResult([], errors);
+
+        var (stored, fresh) = await StoreAsync(records, ct);
+        await PublishAsync(fresh.Where(t => t.State == TaskState.Pending).ToList(), ct);
+        return new EnqueueResult(stored, errors);
+    }
+
+    /// <summary>
+    /// Publishes tasks whose rows are committed, then marks them queued. A broker failure is logged, not thrown:
+    /// the tasks stay <c>pending</c> and the sweeper publishes them.
+    /// </summary>
+    public async Task PublishAsync(IReadOnlyList<TaskRecord> committed, CancellationToken ct)
+    {
+        if (committed.Count == 0) return;
+        var toPublish = committed.Select(t => new TaskToPublish(t.Id, t.Name, t.Queue)).ToList();
+        try
+        {
+            await publisher.PublishAsync(toPublish, ct);
+            await lifecycle.MarkQueuedAsync(toPublish.Select(t => t.Id).ToList(), ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogPublishDeferred(logger, e, committed.Count);
+        }
+    }
+
+    private async Task<(List<TaskRecord> All, List<TaskRecord> Fresh)> StoreAsync(List<TaskRecord> records, CancellationToken ct)
+    {
+        for (var round = 0; ; round++)
+        {
+            var ids = records.Select(r => r.Id).ToList();
+            var keys = records.Where(r => r.IdempotencyKey is not null).Select(r => r.IdempotencyKey!).ToList();
+            var found = await db.Tasks.AsNoTracking()
+                .Where(t => ids.Contains(t.Id) || (t.IdempotencyKey != null && keys.Contains(t.IdempotencyKey)))
+                .ToListAsync(ct);
+            var byId = found.ToDictionary(t => t.Id);
+            var byKey = found.Where(t => t.IdempotencyKey is not null).ToDictionary(t => t.IdempotencyKey!, StringComparer.Ordinal);
+
+            var result = new List<TaskRecord>(records.Count);
+            var fresh = new List<TaskRecord>();
+            foreach (var r in records)
+            {
+                var earlier = byId.GetValueOrDefault(r.Id) ?? (r.IdempotencyKey is { } k ? byKey.GetValueOrDefault(k) : null);
+                if (earlier is null)
+                {
+                    db.Tasks.Add(r);
+                    fresh.Add(r);
+                    byId[r.Id] = r;
+                    if (r.IdempotencyKey is { } key) byKey[key] = r;
+                }
+                result.Add(earlier ?? r);
+            }
+            try
+            {
+                await db.SaveChangesAsync(ct);
+                return (result, fresh);
+            }
+            catch (DbUpdateException e) when (round == 0 && e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+            {
+                // Someone stored the same idempotency key or id between our look-up and our insert: theirs wins.
+                db.ChangeTracker.Clear();
+            }
+        }
+    }
+
+    private (List<TaskRecord>, Dictionary<string, string[]>) Prepare(IReadOnlyList<EnqueueRequest> requests, string errorPrefix)
+    {
+        var now = clock.GetUtcNow();
+        var records = new List<TaskRecord>(requests.Count);
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        for (var i = 0; i < requests.Count; i++)
+        {
+            var prefix = string.Format(System.Globalization.CultureInfo.InvariantCulture, errorPrefix, i);
+            var record = Prepare(requests[i], now, (field, message) =>
+            {
+                var key = prefix + field;
+                errors[key] = [.. errors.GetValueOrDefault(key, []), message];
+            });
+            if (record is not null) records.Add(record);
+        }
+        return (records, errors);
+    }
+
+    private TaskRecord? Prepare(EnqueueRequest request, DateTimeOffset now, Action<string, string> error)
+    {
+        if (string.IsNullOrWhiteSpace(request.Name))
+        {
+            error("name", "name is required.");
+            return null;
+        }
+        if (!registry.TryGet(request.Name, out var definition))
+        {
+            error("name", $"Unknown task '{request.Name}'. Known tasks: {string.Join(", ", registry.Names)}.");
+            return null;
+        }
+        var args = TaskRegistry.Check(definition, request.Args);
+        foreach (var (field, messages) in args.Errors)
+            foreach (var m in messages) error(field, m);
+
+        var queue = request.Queue ?? definition.Queue;
+        if (!QueueName().IsMatch(queue))
+            error("queue", "queue must be 1-100 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.");
+        if (request.ExpiresAt is { } expires && expires <= now)
+            error("expiresAt", "expiresAt is in the past.");
+        if (request.ExpiresAt is { } e2 && request.RunAt is { } r2 && e2 <= r2)
+            error("expiresAt", "expiresAt is before the task would run.");
+        if (request.MaxAttempts is < 1 or > MaxAttemptsLimit)
+            error("maxAttempts", $"maxAttempts must be between 1 and {MaxAttemptsLimit}.");
+        if (request.TimeLimitSeconds is < 0 or > MaxTimeLimitSeconds)
+            error("timeLimitSeconds", $"timeLimitSeconds must be between 0 (no limit) and {MaxTimeLimitSeconds}.");
+        if (request.BackoffSeconds is { } b && (double.IsNaN(b) || b < 0 || b > 86400))
+            error("backoffSeconds", "backoffSeconds must be between 0 and 86400.");
+        if (request.IdempotencyKey is { Length: 0 or > 200 })
+            error("idempotencyKey", "idempotencyKey must be 1-200 characters.");
+        if (!args.IsValid) return null;
+
+        var task = new TaskRecord
+        {
+            Id = request.Id ?? Guid.CreateVersion7(now),
+            Name = definition.Name,
+            Queue = queue,
+            Args = args.Json!,
+            MaxAttempts = request.MaxAttempts ?? definition.MaxAttempts,
+            TimeLimitSeconds = request.TimeLimitSeconds ?? definition.TimeLimitSeconds,
+            BackoffSeconds = request.BackoffSeconds ?? definition.BackoffSeconds,
+            ExpiresAt = request.ExpiresAt,
+            IdempotencyKey = request.IdempotencyKey,
+            ScheduleName = request.ScheduleName,
+        };
+        TaskStateMachine.Start(task, now, request.RunAt);
+        return task;
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,99}$")]
+    private static partial Regex QueueName();
+
+    [LoggerMessage(LogLevel.Warning, "Publishing {Count} committed task(s) failed; they stay pending and the sweeper will publish them")]
+    private static partial void LogPublishDeferred(ILogger logger, Exception e, int count);
+}

@@ -1,0 +1,48 @@
+using Tasks.Core.Lifecycle;
+
+namespace Tasks.Core.Entities;
+
+/// <summary>
+/// One task: its arguments, where it is in its life, and its outcome. The row is written in the enqueuer's
+/// transaction and doubles as the outbox: a <see cref="TaskState.Pending"/> row is a message not yet published.
+/// Its state changes only through <see cref="TaskStateMachine"/>.
+/// </summary>
+public sealed class TaskRecord
+{
+    /// <summary>A version 7 UUID: ordered by creation time, so it is also the keyset for newest-first paging.</summary>
+    public Guid Id { get; set; }
+    public required string Name { get; set; }
+    public required string Queue { get; set; }
+    public TaskState State { get; internal set; }
+
+    /// <summary>The arguments as JSON, normalised through the task's contract.</summary>
+    public required string Args { get; set; }
+    public string? Result { get; internal set; }
+    public string? Error { get; internal set; }
+    public string? ErrorDetails { get; internal set; }
+
+    /// <summary>Attempts started so far, over the task's whole life (a redelivery after a crash counts).</summary>
+    public int Attempts { get; internal set; }
+    /// <summary>How many attempts this run of the task may take; a manual retry adds a fresh allowance.</summary>
+    public int MaxAttempts { get; set; }
+    /// <summary>Attempts taken before the current run began (0, or the count at the last manual retry).</summary>
+    public int AttemptsBase { get; internal set; }
+    public int TimeLimitSeconds { get; set; }
+    public double BackoffSeconds { get; set; }
+
+    public long? ProgressCurrent { get; internal set; }
+    public long? ProgressTotal { get; internal set; }
+    public string? ProgressMessage { get; internal set; }
+
+    public DateTimeOffset EnqueuedAt { get; set; }
+    public DateTimeOffset? ScheduledFor { get; internal set; }
+    public DateTimeOffset? StartedAt { get; internal set; }
+    public DateTimeOffset? FinishedAt { get; internal set; }
+    public DateTimeOffset? ExpiresAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; internal set; }
+
+    public string? Worker { get; internal set; }
+    public string? ScheduleName { get; set; }
+    public string? IdempotencyKey { get; set; }
+    public bool CancelRequested { get; internal set; }
+}

@@ -1,0 +1,50 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serilog;
+using Serilog.Formatting.Compact;
+using Serilog.Sinks.SystemConsole.Themes;
+
+namespace Tasks.Core.Hosting;
+
+public static class LoggingExtensions
+{
+    /// <summary>
+    /// Serilog to the console for a Tasks host; only a host's Program.cs calls this (library code logs through
+    /// <c>ILogger&lt;T&gt;</c> and never touches the global logger). <c>Logging:Format</c> = <c>text</c> (default) or
+    /// <c>json</c> (compact JSON, one event per line); <c>Logging:Colors</c> = <c>auto</c> (only on a terminal),
+    /// <c>true</c> or <c>false</c>; levels from <c>Serilog:MinimumLevel</c> (with per-namespace <c>Override</c>).
+    /// </summary>
+    public static IHostApplicationBuilder AddTasksLogging(this IHostApplicationBuilder builder)
+    {
+        var config = builder.Configuration;
+        builder.Services.AddSerilog((services, logger) =>
+        {
+            logger.MinimumLevel.Information()
+                .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
+                .MinimumLevel.Override("Microsoft.EntityFrameworkCore", Serilog.Events.LogEventLevel.Warning)
+                .MinimumLevel.Override("MassTransit", Serilog.Events.LogEventLevel.Information)
+                .ReadFrom.Configuration(config)
+                .Enrich.FromLogContext()
+                .Enrich.WithProperty("Service", builder.Environment.ApplicationName);
+
+            if (string.Equals(config["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))
+            {
+                logger.WriteTo.Console(new RenderedCompactJsonFormatter());
+                return;
+            }
+            var colors = config["Logging:Colors"]?.ToLowerInvariant() switch
+            {
+                "true" => true,
+                "false" => false,
+                _ => !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null,
+            };
+            logger.WriteTo.Console(
+                outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{TaskId: task=}{NewLine}{Exception}",
+                theme: colors ? AnsiConsoleTheme.Code : ConsoleTheme.None,
+                applyThemeToRedirectedOutput: colors,
+                formatProvider: System.Globalization.CultureInfo.InvariantCulture);
+        });
+        return builder;
+    }
+}

@@ -1,0 +1,67 @@
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using Tasks.Contracts;
+using Tasks.Core.Data;
+using Tasks.Core.Enqueueing;
+using Tasks.Core.Lifecycle;
+using Tasks.Core.Queries;
+using Tasks.Core.Registry;
+
+namespace Tasks.Core.Hosting;
+
+public static class TasksCoreExtensions
+{
+    /// <summary>
+    /// What every host needs: the database, the task registry and lifecycle, the enqueuer, and the bus.
+    /// <paramref name="configureBus"/> adds consumers; <paramref name="configureRabbit"/> adds endpoints.
+    /// </summary>
+    public static IHostApplicationBuilder AddTasksCore(
+        this IHostApplicationBuilder builder,
+        Action<IBusRegistrationConfigurator>? configureBus = null,
+        Action<IBusRegistrationContext, IRabbitMqBusFactoryConfigurator>? configureRabbit = null)
+    {
+        var services = builder.Services;
+        services.AddOptions<TasksOptions>().BindConfiguration(TasksOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(TimeProvider.System);
+
+        var postgres = ConnectionSettings.Require(builder.Configuration, ConnectionSettings.Postgres);
+        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(postgres).Build());
+        services.AddDbContext<TasksDbContext>((sp, o) => o
+            .UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>())
+            .UseSnakeCaseNamingConvention());
+
+        services.AddTaskContracts(typeof(TaskContractAttribute).Assembly);
+        services.AddSingleton<TaskRegistry>();
+        services.AddSingleton<TaskStateMachine>();
+        services.AddScoped<TaskPublisher>();
+        services.AddScoped<TaskEnqueuer>();
+        services.AddScoped<TaskQueries>();
+
+        var rabbit = new Uri(ConnectionSettings.Require(builder.Configuration, ConnectionSettings.RabbitMq));
+        services.AddMassTransit(x =>
+        {
+            configureBus?.Invoke(x);
+            x.UsingRabbitMq((context, cfg) =>
+            {
+                cfg.Host(rabbit, h => h.ConnectionName(builder.Environment.ApplicationName));
+                configureRabbit?.Invoke(context, cfg);
+            });
+        });
+
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("postgres", HealthStatus.Unhealthy, ["ready"]);
+        return builder;
+    }
+
+    /// <summary>Registers every <see cref="TaskContractAttribute"/> record in <paramref name="assembly"/>.</summary>
+    public static IServiceCollection AddTaskContracts(this IServiceCollection services, System.Reflection.Assembly assembly)
+    {
+        foreach (var type in assembly.GetExportedTypes())
+            if (type.IsDefined(typeof(TaskContractAttribute), inherit: false))
+                services.AddSingleton(TaskDefinition.For(type));
+        return services;
+    }
+}

@@ -1,0 +1,291 @@
+using System.Collections.Frozen;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Npgsql;
+using Tasks.Core.Data;
+using Tasks.Core.Entities;
+
+namespace Tasks.Core.Lifecycle;
+
+/// <summary>
+/// The task lifecycle, in one place: the states, the moves allowed between them, and the timestamp each move sets.
+/// Nobody else writes a task's state.
+/// <code>
+///   pending ──publish──▶ queued ──claim──▶ running ──▶ succeeded
+///      ▲                   │                │  │  └──▶ failed ──retry by hand──▶ pending
+///      │ release when due  │ cancel/expire  │  └─────▶ canceled / expired ──retry by hand──▶ pending
+///   scheduled ◀────────────┼── back-off ────┘
+/// </code>
+/// Moves a worker makes are single conditional UPDATEs, so two processes can never both make the same move:
+/// a claim only succeeds from <c>pending</c>/<c>queued</c> (or from <c>running</c> when the broker redelivered the
+/// message of a worker that died), and an outcome is only recorded by the attempt that holds the claim.
+/// </summary>
+public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider clock)
+{
+    public static readonly FrozenDictionary<TaskState, string> Names = Enum.GetValues<TaskState>()
+        .ToFrozenDictionary(s => s, s => s.ToString().ToLowerInvariant());
+
+    private static readonly FrozenDictionary<string, TaskState> ByName =
+        Names.ToFrozenDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);
+
+    internal static readonly ValueConverter<TaskState, string> Converter = new(s => NameOf(s), s => Parse(s));
+
+    public static string NameOf(TaskState state) => Names[state];
+
+    private static TaskState Parse(string name) => ByName[name];
+
+    public static bool TryParse(string? name, out TaskState state) => ByName.TryGetValue(name ?? "", out state);
+
+    public static bool IsFinished(TaskState state) =>
+        state is TaskState.Succeeded or TaskState.Failed or TaskState.Canceled or TaskState.Expired;
+
+    /// <summary>A new task starts <c>pending</c>, or <c>scheduled</c> when it must wait for its time.</summary>
+    public static void Start(TaskRecord task, DateTimeOffset now, DateTimeOffset? runAt)
+    {
+        task.EnqueuedAt = now;
+        task.UpdatedAt = now;
+        if (runAt is { } at && at > now)
+        {
+            task.State = TaskState.Scheduled;
+            task.ScheduledFor = at;
+        }
+        else
+        {
+            task.State = TaskState.Pending;
+        }
+    }
+
+    /// <summary>Marks published tasks <c>queued</c>; a worker that already claimed one is left alone.</summary>
+    public async Task MarkQueuedAsync(IReadOnlyCollection<Guid> ids, CancellationToken ct)
+    {
+        if (ids.Count == 0) return;
+        await using var cmd = dataSource.CreateCommand(
+            "UPDATE tasks SET state = 'queued', updated_at = $2 WHERE id = ANY($1) AND state = 'pending'");
+        cmd.Parameters.Add(new() { Value = ids.ToArray() });
+        cmd.Parameters.Add(new() { Value = clock.GetUtcNow() });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>
+    /// Takes a task for one attempt. Returns null when the message must be dropped: the task is finished, taken,
+    /// canceled, expired, or unknown (any skip it implies is recorded here). A <c>running</c> task is taken over
+    /// when the broker redelivered its message (its worker died) or when this same worker retries the message
+    /// after an infrastructure failure; the caller makes sure it isn't running the task right now.
+    /// </summary>
+    public async Task<ClaimedTask?> ClaimAsync(Guid id, string worker, bool redelivered, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        await using (var claim = dataSource.CreateCommand(
+            """
+            UPDATE tasks SET state = 'running', attempts = attempts + 1, started_at = $2, finished_at = NULL,
+                worker = $3, updated_at = $2, progress_current = NULL, progress_total = NULL, progress_message = NULL
+            WHERE id = $1 AND NOT cancel_requested AND (expires_at IS NULL OR expires_at > $2)
+              AND (state IN ('pending', 'queued')
+                   OR (state = 'running' AND ($4 OR worker = $3) AND attempts - attempts_base < max_attempts))
+            RETURNING name, queue, args, attempts, max_attempts, attempts_base, time_limit_seconds, backoff_seconds,
+                      coalesce(scheduled_for, enqueued_at)
+            """))
+        {
+            claim.Parameters.Add(new() { Value = id });
+            claim.Parameters.Add(new() { Value = now });
+            claim.Parameters.Add(new() { Value = worker });
+            claim.Parameters.Add(new() { Value = redelivered });
+            await using var reader = await claim.ExecuteReaderAsync(ct);
+            if (await reader.ReadAsync(ct))
+            {
+                return new ClaimedTask(id, reader.GetString(0), reader.GetString(1), reader.GetString(2),
+                    Attempt: reader.GetInt32(3), MaxAttempts: reader.GetInt32(4), AttemptsBase: reader.GetInt32(5),
+                    TimeLimitSeconds: reader.GetInt32(6), BackoffSeconds: reader.GetDouble(7),
+                    DueAt: reader.GetFieldValue<DateTimeOffset>(8), StartedAt: now, Worker: worker);
+            }
+        }
+
+        // Not claimable. Record why, when the message itself is the only thing that will ever notice.
+        await using var skip = dataSource.CreateCommand(
+            """
+            UPDATE tasks SET finished_at = $2, updated_at = $2,
+                state = CASE WHEN cancel_requested THEN 'canceled'
+                             WHEN expires_at <= $2 THEN 'expired'
+                             ELSE 'failed' END,
+                error = CASE WHEN cancel_requested OR expires_at <= $2 THEN error
+                             ELSE 'The worker running the last attempt was lost; no attempts left.' END
+            WHERE id = $1 AND (
+                  (state IN ('pending', 'queued') AND (cancel_requested OR expires_at <= $2))
+               OR (state = 'running' AND $3))
+            """);
+        skip.Parameters.Add(new() { Value = id });
+        skip.Parameters.Add(new() { Value = now });
+        skip.Parameters.Add(new() { Value = redelivered });
+        await skip.ExecuteNonQueryAsync(ct);
+        return null;
+    }
+
+    /// <summary>Records success inside the handler's own transaction, so it commits with the handler's work.</summary>
+    public async Task<bool> SucceedAsync(TasksDbContext db, ClaimedTask task, string? resultJson, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var rows = await db.Database.ExecuteSqlAsync(
+            $"""
+            UPDATE tasks SET state = 'succeeded', result = {resultJson}::jsonb, error = NULL, error_details = NULL,
+                finished_at = {now}, updated_at = {now}, cancel_requested = false
+            WHERE id = {task.Id} AND state = 'running' AND attempts = {task.Attempt}
+            """, ct);
+        return rows == 1;
+    }
+
+    /// <summary>
+    /// Records a failed attempt: back to <c>scheduled</c> for a retry at <paramref name="retryAt"/>, or <c>failed</c>.
+    /// </summary>
+    public Task<bool> FailAsync(ClaimedTask task, string error, string? details, DateTimeOffset? retryAt, CancellationToken ct) =>
+        retryAt is { } at
+            ? FinishAttemptAsync(task, TaskState.Scheduled, error, details, at, ct)
+            : FinishAttemptAsync(task, TaskState.Failed, error, details, null, ct);
+
+    public Task<bool> CancelAsync(ClaimedTask task, string reason, CancellationToken ct) =>
+        FinishAttemptAsync(task, TaskState.Canceled, reason, null, null, ct);
+
+    private async Task<bool> FinishAttemptAsync(
+        ClaimedTask task, TaskState to, string error, string? details, DateTimeOffset? scheduledFor, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        await using var cmd = dataSource.CreateCommand(
+            """
+            UPDATE tasks SET state = $3, error = $4, error_details = $5, scheduled_for = $6, updated_at = $7,
+                finished_at = CASE WHEN $3 = 'scheduled' THEN NULL ELSE $7 END, cancel_requested = false
+            WHERE id = $1 AND state = 'running' AND attempts = $2
+            """);
+        cmd.Parameters.Add(new() { Value = task.Id });
+        cmd.Parameters.Add(new() { Value = task.Attempt });
+        cmd.Parameters.Add(new() { Value = Names[to] });
+        cmd.Parameters.Add(new() { Value = Truncate(error, 2000) });
+        cmd.Parameters.Add(new() { Value = (object?)details ?? DBNull.Value });
+        cmd.Parameters.Add(new() { Value = scheduledFor is { } s ? s : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        cmd.Parameters.Add(new() { Value = now });
+        return await cmd.ExecuteNonQueryAsync(ct) == 1;
+    }
+
+    public async Task ReportProgressAsync(ClaimedTask task, long? current, long? total, string? message, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            """
+            UPDATE tasks SET progress_current = $3, progress_total = $4, progress_message = $5, updated_at = $6
+            WHERE id = $1 AND state = 'running' AND attempts = $2
+            """);
+        cmd.Parameters.Add(new() { Value = task.Id });
+        cmd.Parameters.Add(new() { Value = task.Attempt });
+        cmd.Parameters.Add(new() { Value = current is { } c ? c : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
+        cmd.Parameters.Add(new() { Value = total is { } t ? t : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
+        cmd.Parameters.Add(new() { Value = message is null ? DBNull.Value : Truncate(message, 1000), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        cmd.Parameters.Add(new() { Value = clock.GetUtcNow() });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Which of these running tasks someone asked to cancel.</summary>
+    public async Task<List<Guid>> CancelRequestedAsync(IReadOnlyCollection<Guid> running, CancellationToken ct)
+    {
+        var found = new List<Guid>();
+        if (running.Count == 0) return found;
+        await using var cmd = dataSource.CreateCommand(
+            "SELECT id FROM tasks WHERE id = ANY($1) AND cancel_requested AND state = 'running'");
+        cmd.Parameters.Add(new() { Value = running.ToArray() });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) found.Add(reader.GetGuid(0));
+        return found;
+    }
+
+    /// <summary>
+    /// Cancels a task: one that hasn't started never will; a running one gets its token fired by its worker.
+    /// Returns whether the request was taken and the task's state after it (null: no such task).
+    /// </summary>
+    public async Task<(bool Accepted, TaskState? State)> RequestCancelAsync(Guid id, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        await using var cmd = dataSource.CreateCommand(
+            """
+            UPDATE tasks SET updated_at = $2,
+                cancel_requested = (state = 'running'),
+                state = CASE WHEN state = 'running' THEN state ELSE 'canceled' END,
+                finished_at = CASE WHEN state = 'running' THEN finished_at ELSE $2 END,
+                error = CASE WHEN state = 'running' THEN error ELSE 'Canceled before it ran.' END
+            WHERE id = $1 AND state IN ('pending', 'scheduled', 'queued', 'running')
+            RETURNING state
+            """);
+        cmd.Parameters.Add(new() { Value = id });
+        cmd.Parameters.Add(new() { Value = now });
+        return await cmd.ExecuteScalarAsync(ct) is string moved
+            ? (true, ByName[moved])
+            : (false, await GetStateAsync(id, ct));
+    }
+
+    /// <summary>
+    /// Sends a <c>failed</c>, <c>canceled</c> or <c>expired</c> task round again with a fresh allowance of attempts.
+    /// Returns false when the task is not in one of those states.
+    /// </summary>
+    public async Task<bool> RetryByHandAsync(Guid id, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        await using var cmd = dataSource.CreateCommand(
+            """
+            UPDATE tasks SET state = 'pending', attempts_base = attempts, cancel_requested = false, expires_at = NULL,
+                finished_at = NULL, scheduled_for = NULL, result = NULL, updated_at = $2
+            WHERE id = $1 AND state IN ('failed', 'canceled', 'expired')
+            """);
+        cmd.Parameters.Add(new() { Value = id });
+        cmd.Parameters.Add(new() { Value = now });
+        return await cmd.ExecuteNonQueryAsync(ct) == 1;
+    }
+
+    public async Task<TaskState?> GetStateAsync(Guid id, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand("SELECT state FROM tasks WHERE id = $1");
+        cmd.Parameters.Add(new() { Value = id });
+        return await cmd.ExecuteScalarAsync(ct) is string s ? ByName[s] : null;
+    }
+
+    /// <summary>
+    /// The outbox relay, for the scheduler: hands due <c>scheduled</c> tasks and <c>pending</c> tasks whose
+    /// publisher died to <paramref name="publish"/>, then marks them <c>queued</c>, all under row locks taken with
+    /// SKIP LOCKED, so two schedulers never release the same task. A crash after publishing and before commit
+    /// only means the task is published again, and the worker drops the duplicate.
+    /// </summary>
+    public async Task<int> ReleaseAsync(
+        TimeSpan pendingGrace, int batchSize,
+        Func<IReadOnlyList<TaskToPublish>, CancellationToken, Task> publish, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        var due = new List<TaskToPublish>();
+        await LockAsync(
+            "SELECT id, name, queue FROM tasks WHERE state = 'scheduled' AND scheduled_for <= $1 " +
+            "ORDER BY scheduled_for LIMIT $2 FOR UPDATE SKIP LOCKED", now);
+        await LockAsync(
+            "SELECT id, name, queue FROM tasks WHERE state = 'pending' AND updated_at <= $1 " +
+            "ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED", now - pendingGrace);
+        if (due.Count == 0) return 0;
+
+        await publish(due, ct);
+
+        await using (var update = new NpgsqlCommand(
+            "UPDATE tasks SET state = 'queued', updated_at = $2 WHERE id = ANY($1)", conn, tx))
+        {
+            update.Parameters.Add(new() { Value = due.Select(t => t.Id).ToArray() });
+            update.Parameters.Add(new() { Value = clock.GetUtcNow() });
+            await update.ExecuteNonQueryAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        return due.Count;
+
+        async Task LockAsync(string sql, DateTimeOffset before)
+        {
+            await using var select = new NpgsqlCommand(sql, conn, tx);
+            select.Parameters.Add(new() { Value = before });
+            select.Parameters.Add(new() { Value = batchSize });
+            await using var reader = await select.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+                due.Add(new TaskToPublish(reader.GetGuid(0), reader.GetString(1), reader.GetString(2)));
+        }
+    }
+
+    private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
+}

@@ -1,0 +1,46 @@
+using Microsoft.EntityFrameworkCore;
+using Tasks.Core.Data;
+using Tasks.Core.Entities;
+using Tasks.Core.Lifecycle;
+
+namespace Tasks.Core.Queries;
+
+/// <summary>
+/// Every read of tasks, for the JSON API and (later) the dashboard pages alike. Lists are keyset-paged on the
+/// UUIDv7 id (newest first) and use the (state|name|queue, id) indexes; they never read the large columns.
+/// </summary>
+public sealed class TaskQueries(TasksDbContext db)
+{
+    public const int MaxLimit = 500;
+
+    public Task<TaskRecord?> GetAsync(Guid id, CancellationToken ct) =>
+        db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.Id == id, ct);
+
+    public async Task<(List<TaskSummary> Items, Guid? Next)> ListAsync(TaskFilter filter, CancellationToken ct)
+    {
+        var query = db.Tasks.AsNoTracking();
+        if (filter.State is { } state) query = query.Where(t => t.State == state);
+        if (filter.Name is { } name) query = query.Where(t => t.Name == name);
+        if (filter.Queue is { } queue) query = query.Where(t => t.Queue == queue);
+        if (filter.After is { } after) query = query.Where(t => t.Id < after);
+
+        var items = await query
+            .OrderByDescending(t => t.Id)
+            .Take(filter.Limit + 1)
+            .Select(t => new TaskSummary(t.Id, t.Name, t.Queue, t.State, t.Attempts, t.MaxAttempts, t.AttemptsBase,
+                t.ProgressCurrent, t.ProgressTotal, t.ProgressMessage, t.Error,
+                t.EnqueuedAt, t.ScheduledFor, t.StartedAt, t.FinishedAt, t.Worker, t.ScheduleName))
+            .ToListAsync(ct);
+        Guid? next = null;
+        if (items.Count > filter.Limit)
+        {
+            items.RemoveAt(items.Count - 1);
+            next = items[^1].Id;
+        }
+        return (items, next);
+    }
+
+    public async Task<Dictionary<TaskState, int>> CountByStateAsync(CancellationToken ct) =>
+        await db.Tasks.GroupBy(t => t.State).Select(g => new { g.Key, Count = g.Count() })
+            .ToDictionaryAsync(g => g.Key, g => g.Count, ct);
+}

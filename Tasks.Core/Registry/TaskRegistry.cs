@@ -1,0 +1,92 @@
+using System.Collections.Frozen;
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Tasks.Core.Registry;
+
+/// <summary>
+/// The tasks this process knows, by name, and the one way their arguments are checked and normalised:
+/// strict JSON (unknown fields and missing required ones are errors) plus the contract's data annotations.
+/// </summary>
+public sealed class TaskRegistry
+{
+    /// <summary>How args are written and read everywhere: web casing, unknown members rejected.</summary>
+    public static readonly JsonSerializerOptions ArgsJson = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    private readonly FrozenDictionary<string, TaskDefinition> _byName;
+
+    public TaskRegistry(IEnumerable<TaskDefinition> definitions)
+    {
+        var byName = new Dictionary<string, TaskDefinition>(StringComparer.Ordinal);
+        foreach (var d in definitions)
+        {
+            if (byName.TryGetValue(d.Name, out var other) && other.ArgsType != d.ArgsType)
+                throw new InvalidOperationException($"Task name '{d.Name}' is claimed by {other.ArgsType} and {d.ArgsType}.");
+            byName[d.Name] = d;
+        }
+        _byName = byName.ToFrozenDictionary(StringComparer.Ordinal);
+        Names = [.. _byName.Keys.Order(StringComparer.Ordinal)];
+    }
+
+    public IReadOnlyList<string> Names { get; }
+
+    public bool TryGet(string name, out TaskDefinition definition) => _byName.TryGetValue(name, out definition!);
+
+    /// <summary>Reads args for a task; on success gives the typed value and its normalised JSON.</summary>
+    public static ArgsCheck Check(TaskDefinition definition, JsonElement? args)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        object? value;
+        try
+        {
+            value = args is { ValueKind: not JsonValueKind.Null and not JsonValueKind.Undefined } json
+                ? json.Deserialize(definition.ArgsType, ArgsJson)
+                : JsonSerializer.Deserialize("{}", definition.ArgsType, ArgsJson);
+        }
+        catch (JsonException e)
+        {
+            errors[FieldName(e.Path)] = [Clean(e.Message)];
+            return new ArgsCheck(null, null, errors);
+        }
+        if (value is null)
+        {
+            errors["args"] = ["args must be a JSON object."];
+            return new ArgsCheck(null, null, errors);
+        }
+
+        var results = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(value, new ValidationContext(value), results, validateAllProperties: true))
+        {
+            foreach (var r in results)
+            foreach (var member in r.MemberNames.DefaultIfEmpty(""))
+            {
+                var key = member.Length == 0 ? "args" : "args." + JsonNamingPolicy.CamelCase.ConvertName(member);
+                errors[key] = [.. errors.GetValueOrDefault(key, []), r.ErrorMessage ?? "is not valid."];
+            }
+            return new ArgsCheck(null, null, errors);
+        }
+        return new ArgsCheck(value, JsonSerializer.Serialize(value, definition.ArgsType, ArgsJson), errors);
+    }
+
+    private static string FieldName(string? path) =>
+        string.IsNullOrEmpty(path) || path == "$" ? "args" : "args" + path.TrimStart('$');
+
+    // System.Text.Json appends "Path: $.x | LineNumber: ..." to its messages; the field name already says where.
+    private static string Clean(string message)
+    {
+        var cut = message.IndexOf(" Path: ", StringComparison.Ordinal);
+        return cut < 0 ? message : message[..cut];
+    }
+}
+
+public sealed record ArgsCheck(object? Value, string? Json, IReadOnlyDictionary<string, string[]> Errors)
+{
+    public bool IsValid => Errors.Count == 0;
+}

@@ -1,0 +1,126 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Tasks.Core.Enqueueing;
+using Tasks.Core.Lifecycle;
+using Tasks.Core.Queries;
+using Tasks.Web.Auth;
+
+namespace Tasks.Web.Apis;
+
+public static class TasksApi
+{
+    public static RouteGroupBuilder MapTasksApiV1(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1/tasks");
+        api.MapGet("/", ListTasks);
+        api.MapGet("/{id:guid}", GetTask);
+        api.MapPost("/", EnqueueTask).AddEndpointFilter<ApiKeyFilter>();
+        api.MapPost("/batch", EnqueueBatch).AddEndpointFilter<ApiKeyFilter>();
+        api.MapPost("/{id:guid}/cancel", CancelTask).AddEndpointFilter<ApiKeyFilter>();
+        api.MapPost("/{id:guid}/retry", RetryTask).AddEndpointFilter<ApiKeyFilter>();
+        return api;
+    }
+
+    public static async Task<Results<Accepted<TaskResource>, ProblemHttpResult>> EnqueueTask(
+        HttpRequest request, TaskEnqueuer enqueuer, IOptions<ApiOptions> options, TimeProvider clock, CancellationToken ct)
+    {
+        var (body, problem) = await JsonBody.ReadAsync<EnqueueBody>(request, options.Value.MaxBodyBytes, ct);
+        if (problem is not null) return problem;
+
+        var errors = new Dictionary<string, string[]>();
+        var enqueue = body!.ToRequest(clock.GetUtcNow(), (field, message) => errors[field] = [message]);
+        if (errors.Count > 0) return ValidationProblem(errors);
+        var result = await enqueuer.EnqueueAsync([enqueue], "", ct);
+        if (!result.IsValid) return ValidationProblem(result.Errors);
+        var task = result.Tasks[0];
+        return TypedResults.Accepted($"/api/v1/tasks/{task.Id}", TaskResource.From(task));
+    }
+
+    public static async Task<Results<Accepted<TaskBatchResult>, ProblemHttpResult>> EnqueueBatch(
+        HttpRequest request, TaskEnqueuer enqueuer, IOptions<ApiOptions> options, TimeProvider clock, CancellationToken ct)
+    {
+        var (body, problem) = await JsonBody.ReadAsync<BatchBody>(request, options.Value.MaxBodyBytes, ct);
+        if (problem is not null) return problem;
+        if (body!.Tasks is not { Count: > 0 } tasks)
+            return ValidationProblem(new Dictionary<string, string[]> { ["tasks"] = ["tasks must be a non-empty array."] });
+        if (tasks.Count > options.Value.MaxBatchSize)
+            return ValidationProblem(new Dictionary<string, string[]> { ["tasks"] = [$"At most {options.Value.MaxBatchSize} tasks per batch (setting Api:MaxBatchSize)."] });
+
+        var now = clock.GetUtcNow();
+        var errors = new Dictionary<string, string[]>();
+        var requests = tasks.Select((t, i) => t.ToRequest(now, (field, message) => errors[$"tasks[{i}].{field}"] = [message])).ToList();
+        if (errors.Count > 0) return ValidationProblem(errors);
+        var result = await enqueuer.EnqueueAsync(requests, "tasks[{0}].", ct);
+        if (!result.IsValid) return ValidationProblem(result.Errors);
+        return TypedResults.Accepted("/api/v1/tasks", new TaskBatchResult([.. result.Tasks.Select(TaskResource.From)]));
+    }
+
+    public static async Task<Results<Ok<TaskResource>, ProblemHttpResult>> GetTask(Guid id, TaskQueries queries, CancellationToken ct) =>
+        await queries.GetAsync(id, ct) is { } task ? TypedResults.Ok(TaskResource.From(task)) : NotFound(id);
+
+    public static async Task<Results<Ok<TaskPage>, ProblemHttpResult>> ListTasks(
+        TaskQueries queries, [FromQuery] string? state, [FromQuery] string? name, [FromQuery] string? queue,
+        [FromQuery] string? limit, [FromQuery] string? cursor, CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>();
+        TaskState? stateFilter = null;
+        if (state is not null)
+        {
+            if (TaskStateMachine.TryParse(state, out var s)) stateFilter = s;
+            else errors["state"] = [$"Unknown state '{state}'. States: {string.Join(", ", TaskStateMachine.Names.Values)}."];
+        }
+        var size = 50;
+        if (limit is not null && (!int.TryParse(limit, System.Globalization.CultureInfo.InvariantCulture, out size) || size is < 1 or > TaskQueries.MaxLimit))
+            errors["limit"] = [$"limit must be a whole number from 1 to {TaskQueries.MaxLimit}."];
+        Guid? after = null;
+        if (cursor is not null)
+        {
+            if (Cursor.TryDecode(cursor, out var c)) after = c;
+            else errors["cursor"] = ["cursor is not one this API gave out; pass nextCursor from the previous page unchanged."];
+        }
+        if (errors.Count > 0) return ValidationProblem(errors);
+
+        var (items, next) = await queries.ListAsync(new TaskFilter(stateFilter, name, queue, size, after), ct);
+        return TypedResults.Ok(new TaskPage([.. items.Select(TaskListItem.From)], next is { } n ? Cursor.Encode(n) : null));
+    }
+
+    public static async Task<Results<Accepted<TaskResource>, ProblemHttpResult>> CancelTask(
+        Guid id, TaskStateMachine lifecycle, TaskQueries queries, CancellationToken ct)
+    {
+        var (accepted, state) = await lifecycle.RequestCancelAsync(id, ct);
+        if (state is null) return NotFound(id);
+        if (!accepted)
+            return Conflict(id, $"Task {id} is {TaskStateMachine.NameOf(state.Value)}; only pending, scheduled, queued or running tasks can be canceled.");
+        return TypedResults.Accepted($"/api/v1/tasks/{id}", TaskResource.From((await queries.GetAsync(id, ct))!));
+    }
+
+    public static async Task<Results<Accepted<TaskResource>, ProblemHttpResult>> RetryTask(
+        Guid id, TaskStateMachine lifecycle, TaskQueries queries, TaskEnqueuer enqueuer, CancellationToken ct)
+    {
+        if (!await lifecycle.RetryByHandAsync(id, ct))
+        {
+            return await lifecycle.GetStateAsync(id, ct) is { } state
+                ? Conflict(id, $"Task {id} is {TaskStateMachine.NameOf(state)}; only failed, canceled or expired tasks can be retried.")
+                : NotFound(id);
+        }
+        var task = (await queries.GetAsync(id, ct))!;
+        await enqueuer.PublishAsync([task], ct);
+        return TypedResults.Accepted($"/api/v1/tasks/{id}", TaskResource.From((await queries.GetAsync(id, ct))!));
+    }
+
+    private static ProblemHttpResult ValidationProblem(IReadOnlyDictionary<string, string[]> errors) =>
+        TypedResults.Problem(new HttpValidationProblemDetails(errors.ToDictionary())
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Title = "The request is not valid.",
+            Detail = string.Join(" ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")),
+        });
+
+    private static ProblemHttpResult NotFound(Guid id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Task not found", detail: $"There is no task {id}.");
+
+    private static ProblemHttpResult Conflict(Guid id, string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not possible in the task's state", detail: detail,
+            extensions: new Dictionary<string, object?> { ["taskId"] = id });
+}

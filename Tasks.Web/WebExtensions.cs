@@ -1,0 +1,31 @@
+using Tasks.Core.Hosting;
+using Tasks.Web.Apis;
+
+namespace Tasks.Web;
+
+public static class WebExtensions
+{
+    public static WebApplicationBuilder AddTasksWeb(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddMemoryCache();
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase;
+            o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never;
+        });
+        builder.AddTasksCore();
+        return builder;
+    }
+
+    public static WebApplication MapTasksWeb(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapTasksHealth();
+        app.MapTasksApiV1();
+        app.MapGet("/", Overview.Render);
+        return app;
+    }
+}

@@ -1,0 +1,11 @@
+using MassTransit;
+using Tasks.Contracts.Messages;
+
+namespace Tasks.Worker.Execution;
+
+/// <summary>Thin on purpose: the message names a task row; <see cref="TaskRunner"/> does the rest.</summary>
+public sealed class RunTaskConsumer(TaskRunner runner) : IConsumer<RunTask>
+{
+    public Task Consume(ConsumeContext<RunTask> context) =>
+        runner.RunAsync(context.Message.TaskId, context.ReceiveContext.Redelivered, context.CancellationToken);
+}

@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Tasks.Core.Data;
+using Tasks.Core.Lifecycle;
+using Tasks.Core.Registry;
+
+namespace Tasks.Worker.Execution;
+
+/// <summary>
+/// Runs one task message, top to bottom:
+/// 1. claim the task row (a conditional UPDATE: a duplicate, stale, canceled or expired message is dropped here);
+/// 2. open a fresh DI scope, its own <see cref="TasksDbContext"/> and a transaction, and call the handler;
+/// 3. on success, save the handler's changes and the <c>succeeded</c> state in that transaction, commit, then run
+///    the after-commit callbacks in order;
+/// 4. otherwise dispose the scope unsaved (rolling back everything the handler did) and record the failure,
+///    retry, cancel or time-out on a connection of its own.
+/// It returns once the outcome is committed, and only then is the message acknowledged. Shutdown is the one
+/// exception: an attempt cut short by it records nothing and rethrows, so the message goes back to the queue.
+/// </summary>
+public sealed partial class TaskRunner(
+    IServiceScopeFactory scopes, TaskStateMachine lifecycle, HandlerCatalog handlers, RunningTasks running,
+    IOptions<WorkerOptions> options, TimeProvider clock, ILogger<TaskRunner> logger)
+{
+    private readonly string _worker = options.Value.ResolvedName;
+    private readonly TimeSpan _stopGrace = TimeSpan.FromSeconds(options.Value.StopGraceSeconds);
+
+    public async Task RunAsync(Guid taskId, bool redelivered, CancellationToken shutdown)
+    {
+        using var attempt = running.TryStart(taskId, shutdown);
+        if (attempt is null)
+        {
+            LogDuplicate(logger, taskId);
+            return;
+        }
+        var task = await lifecycle.ClaimAsync(taskId, _worker, redelivered, shutdown);
+        if (task is null)
+        {
+            LogDropped(logger, taskId);
+            return;
+        }
+
+        using var scope = logger.BeginScope(new Dictionary<string, object>
+        {
+            ["TaskId"] = task.Id, ["TaskName"] = task.Name, ["Attempt"] = task.Attempt, ["Queue"] = task.Queue, ["Worker"] = task.Worker,
+        });
+        if (!handlers.TryGet(task.Name, out var handler))
+        {
+            await lifecycle.FailAsync(task, $"This worker has no handler for task '{task.Name}'.", null, null, CancellationToken.None);
+            return;
+        }
+
+        LogStarted(logger, task.Id, task.Name, task.Attempt);
+        var started = Stopwatch.GetTimestamp();
+        attempt.StartTimeLimit(task.TimeLimitSeconds > 0 ? TimeSpan.FromSeconds(task.TimeLimitSeconds) : Timeout.InfiniteTimeSpan);
+        var outcome = await RunHandlerAsync(task, handler, attempt);
+        if (outcome is null) return; // succeeded and committed
+        if (attempt.ShuttingDown && !attempt.CancelRequested && !attempt.TimedOut)
+        {
+            LogRequeued(logger, task.Id);
+            shutdown.ThrowIfCancellationRequested();
+        }
+        await RecordAsync(task, outcome);
+        LogFinished(logger, task.Id, outcome.GetType().Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    /// <summary>Returns null when the task succeeded and its work committed; otherwise what to record.</summary>
+    private async Task<TaskOutcome?> RunHandlerAsync(ClaimedTask task, HandlerRegistration handler, RunningTask attempt)
+    {
+        var afterCommit = new AfterCommitQueue();
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<TasksDbContext>();
+            TaskOutcome outcome;
+            try
+            {
+                await using var tx = await db.Database.BeginTransactionAsync(attempt.Token);
+                var context = new TaskContext(task, lifecycle, db, afterCommit, attempt.Token);
+                outcome = await WaitWithGraceAsync(handler.InvokeAsync(scope.ServiceProvider, task.Args, context), attempt);
+                if (outcome is TaskOutcome.SucceededOutcome success)
+                {
+                    await db.SaveChangesAsync(CancellationToken.None);
+                    var result = success.Result is null ? null : JsonSerializer.Serialize(success.Result, TaskRegistry.ArgsJson);
+                    if (await lifecycle.SucceedAsync(db, task, result, CancellationToken.None))
+                    {
+                        await tx.CommitAsync(CancellationToken.None);
+                        LogSucceeded(logger, task.Id);
+                        await RunAfterCommitAsync(task, afterCommit);
+                    }
+                    else
+                    {
+                        LogClaimLost(logger, task.Id);
+                    }
+                    return null;
+                }
+            }
+            catch (TimeoutException) when (attempt.TimedOut || attempt.CancelRequested || attempt.ShuttingDown)
+            {
+                outcome = Stopped(attempt, abandoned: true);
+            }
+            catch (OperationCanceledException) when (attempt.Token.IsCancellationRequested)
+            {
+                outcome = Stopped(attempt, abandoned: false);
+            }
+            catch (Exception e)
+            {
+                outcome = new TaskOutcome.RetryOutcome($"{e.GetType().Name}: {e.Message}", null, e.ToString());
+            }
+            return outcome;
+        } // the scope, its DbContext and its transaction end here, unsaved
+    }
+
+    /// <summary>
+    /// Waits for the handler; once its token has fired, waits at most the stop grace more, then gives up on it:
+    /// a handler that ignores its token can't hold a worker slot or the message forever.
+    /// </summary>
+    private async Task<TaskOutcome> WaitWithGraceAsync(Task<TaskOutcome> handler, RunningTask attempt)
+    {
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var registration = attempt.Token.Register(() => stopped.TrySetResult());
+        var first = await Task.WhenAny(handler, stopped.Task);
+        if (first == handler) return await handler;
+        try
+        {
+            return await handler.WaitAsync(_stopGrace, clock);
+        }
+        catch (TimeoutException)
+        {
+            _ = handler.ContinueWith(t => t.Exception, TaskScheduler.Default); // observe whatever it ends with
+            throw;
+        }
+    }
+
+    private static TaskOutcome Stopped(RunningTask attempt, bool abandoned)
+    {
+        if (attempt.CancelRequested) return TaskOutcome.Cancel("Canceled while running.");
+        if (attempt.TimedOut)
+            return new TaskOutcome.FailOutcome(abandoned
+                ? "Timed out: passed its time limit and did not stop within the grace period; abandoned."
+                : "Timed out: passed its time limit.");
+        return TaskOutcome.Retry("Interrupted by worker shutdown.");
+    }
+
+    private async Task RecordAsync(ClaimedTask task, TaskOutcome outcome)
+    {
+        var recorded = outcome switch
+        {
+            TaskOutcome.RetryOutcome retry when task.HasAttemptsLeft =>
+                await lifecycle.FailAsync(task, retry.Reason, retry.Details, clock.GetUtcNow() + (retry.After ?? Backoff(task)), CancellationToken.None),
+            TaskOutcome.RetryOutcome retry =>
+                await lifecycle.FailAsync(task, retry.Reason, retry.Details, null, CancellationToken.None),
+            TaskOutcome.FailOutcome fail => await lifecycle.FailAsync(task, fail.Reason, fail.Details, null, CancellationToken.None),
+            TaskOutcome.CancelOutcome cancel => await lifecycle.CancelAsync(task, cancel.Reason, CancellationToken.None),
+            _ => throw new UnreachableException($"Unexpected outcome {outcome}."),
+        };
+        if (!recorded) LogClaimLost(logger, task.Id);
+    }
+
+    /// <summary>Exponential back-off with full jitter over its upper half: base·2^(n-1)·[0.5, 1), capped at a day.</summary>
+    internal static TimeSpan Backoff(ClaimedTask task)
+    {
+        var n = Math.Max(1, task.Attempt - task.AttemptsBase);
+        var seconds = Math.Min(task.BackoffSeconds * Math.Pow(2, n - 1), 86400);
+        return TimeSpan.FromSeconds(seconds * (0.5 + Random.Shared.NextDouble() / 2));
+    }
+
+    private async Task RunAfterCommitAsync(ClaimedTask task, AfterCommitQueue afterCommit)
+    {
+        foreach (var callback in afterCommit.Drain())
+        {
+            try
+            {
+                await callback(CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                // The task's work is committed: a failing notification can't undo it, so it is logged, not retried.
+                LogAfterCommitFailed(logger, e, task.Id);
+            }
+        }
+    }
+
+    [LoggerMessage(LogLevel.Debug, "Task {TaskId}: this worker is running it already; duplicate message dropped")]
+    private static partial void LogDuplicate(ILogger logger, Guid taskId);
+
+    [LoggerMessage(LogLevel.Information, "Task {TaskId}: not runnable (finished, taken, canceled or expired); message dropped")]
+    private static partial void LogDropped(ILogger logger, Guid taskId);
+
+    [LoggerMessage(LogLevel.Information, "Task {TaskId} {TaskName} started, attempt {Attempt}")]
+    private static partial void LogStarted(ILogger logger, Guid taskId, string taskName, int attempt);
+
+    [LoggerMessage(LogLevel.Information, "Task {TaskId} succeeded")]
+    private static partial void LogSucceeded(ILogger logger, Guid taskId);
+
+    [LoggerMessage(LogLevel.Information, "Task {TaskId} ended with {Outcome} after {ElapsedMs:0} ms")]
+    private static partial void LogFinished(ILogger logger, Guid taskId, string outcome, double elapsedMs);
+
+    [LoggerMessage(LogLevel.Warning, "Task {TaskId}: interrupted by shutdown; its message goes back to the queue")]
+    private static partial void LogRequeued(ILogger logger, Guid taskId);
+
+    [LoggerMessage(LogLevel.Warning, "Task {TaskId}: another attempt took the task over; this attempt's outcome is discarded")]
+    private static partial void LogClaimLost(ILogger logger, Guid taskId);
+
+    [LoggerMessage(LogLevel.Error, "Task {TaskId}: an after-commit callback failed")]
+    private static partial void LogAfterCommitFailed(ILogger logger, Exception e, Guid taskId);
+}

@@ -1,0 +1,68 @@
+using MassTransit;
+using Tasks.Contracts.Demo;
+using Tasks.Contracts.Maintenance;
+using Tasks.Core.Hosting;
+using Tasks.Worker.Execution;
+using Tasks.Worker.Handlers;
+
+namespace Tasks.Worker;
+
+public static class WorkerExtensions
+{
+    /// <summary>
+    /// The worker: consumes <see cref="Contracts.Messages.RunTask"/> from each configured queue and runs the
+    /// handlers registered with <c>AddTaskHandler</c>. Call <see cref="AddBuiltInHandlers"/> for the shipped tasks.
+    /// </summary>
+    public static IHostApplicationBuilder AddTasksWorker(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        var worker = builder.Configuration.GetSection(WorkerOptions.Section).Get<WorkerOptions>() ?? new WorkerOptions();
+        var grace = TimeSpan.FromSeconds(worker.ShutdownGraceSeconds);
+
+        // Must start before MassTransit's hosted service: no message is taken before PostgreSQL answers.
+        services.AddHostedService<DependencyGate>();
+        services.AddSingleton<RunningTasks>();
+        services.AddSingleton<HandlerCatalog>();
+        services.AddSingleton<TaskRunner>();
+        services.AddHostedService<CancelWatcher>();
+
+        // SIGTERM: stop taking messages, give running tasks the grace period, then fire their tokens; what is
+        // still unfinished is not acked and goes back to the queue.
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = grace + TimeSpan.FromSeconds(15));
+        services.AddOptions<MassTransitHostOptions>().Configure(o =>
+        {
+            o.WaitUntilStarted = false;
+            o.ConsumerStopTimeout = grace;
+            o.StopTimeout = grace + TimeSpan.FromSeconds(10);
+        });
+
+        builder.AddTasksCore(
+            bus => bus.AddConsumer<RunTaskConsumer>().ExcludeFromConfigureEndpoints(),
+            (context, rabbit) =>
+            {
+                // Hand-configured: the queues are chosen per process at run time (--queues), not by consumer type.
+                foreach (var queue in worker.QueueList)
+                {
+                    rabbit.ReceiveEndpoint(queue, e =>
+                    {
+                        e.ConfigureConsumeTopology = false;
+                        e.PrefetchCount = Math.Max(worker.Prefetch, worker.Concurrency);
+                        e.ConcurrentMessageLimit = worker.Concurrency;
+                        // Failures of tasks are recorded by TaskRunner; what escapes is infrastructure (database
+                        // down). Retry in memory, then hand the message back to the broker, never to an error queue.
+                        e.UseMessageRetry(r => r.Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500)));
+                        e.RethrowFaultedMessages();
+                        e.ConfigureConsumer<RunTaskConsumer>(context);
+                    });
+                }
+            });
+        return builder;
+    }
+
+    public static IServiceCollection AddBuiltInHandlers(this IServiceCollection services) => services
+        .AddTaskHandler<EchoArgs, EchoHandler>()
+        .AddTaskHandler<SleepArgs, SleepHandler>()
+        .AddTaskHandler<FailArgs, FailHandler>()
+        .AddTaskHandler<CleanupArgs, CleanupHandler>();
+}

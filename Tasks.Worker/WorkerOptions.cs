@@ -1,0 +1,41 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Tasks.Worker;
+
+/// <summary>How this worker process consumes (section <c>Worker</c>; also <c>--queues</c>, <c>--concurrency</c>, <c>--prefetch</c>, <c>--name</c>).</summary>
+public sealed class WorkerOptions
+{
+    public const string Section = "Worker";
+
+    /// <summary>Comma-separated queues to consume.</summary>
+    [Required, RegularExpression("^[a-z0-9][a-z0-9._-]{0,99}(,[a-z0-9][a-z0-9._-]{0,99})*$",
+        ErrorMessage = "Worker:Queues must be a comma-separated list of queue names (lowercase letters, digits, '.', '_', '-').")]
+    public string Queues { get; set; } = "default";
+
+    /// <summary>Tasks run at once, per queue.</summary>
+    [Range(1, 1024)]
+    public int Concurrency { get; set; } = 16;
+
+    /// <summary>Messages the broker hands over ahead of time, per queue; at least <see cref="Concurrency"/>.</summary>
+    [Range(1, 65535)]
+    public int Prefetch { get; set; } = 32;
+
+    /// <summary>How the worker appears on tasks and in the dashboard. Default <c>worker@host:pid</c>.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>On SIGTERM, how long running tasks may take to finish before their tokens fire and they go back to the queue.</summary>
+    [Range(0, 3600)]
+    public int ShutdownGraceSeconds { get; set; } = 25;
+
+    /// <summary>After a task's token fires (time limit, cancel), how long it may take to return before it is abandoned.</summary>
+    [Range(0, 3600)]
+    public int StopGraceSeconds { get; set; } = 10;
+
+    /// <summary>How often the worker looks for cancel requests for the tasks it runs.</summary>
+    [Range(50, 60000)]
+    public int CancelPollMilliseconds { get; set; } = 500;
+
+    public IReadOnlyList<string> QueueList => Queues.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    public string ResolvedName => string.IsNullOrWhiteSpace(Name) ? $"worker@{Environment.MachineName}:{Environment.ProcessId}" : Name;
+}
