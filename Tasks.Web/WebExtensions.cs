@@ -21,8 +21,10 @@ public static class WebExtensions
 
     public static WebApplication MapTasksWeb(this WebApplication app)
     {
+        // Before routing, so even a failure to route answers problem+json.
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRouting();
         app.MapTasksHealth();
         app.MapTasksApiV1();
         app.MapGet("/", Overview.Render);

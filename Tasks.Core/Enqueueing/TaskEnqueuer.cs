@@ -1,6 +1,8 @@
 using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Tasks.Core.Hosting;
 using Npgsql;
 using Tasks.Core.Data;
 using Tasks.Core.Entities;
@@ -17,7 +19,7 @@ namespace Tasks.Core.Enqueueing;
 /// </summary>
 public sealed partial class TaskEnqueuer(
     TasksDbContext db, TaskRegistry registry, TaskStateMachine lifecycle, TaskPublisher publisher,
-    TimeProvider clock, ILogger<TaskEnqueuer> logger)
+    TimeProvider clock, IOptions<TasksOptions> options, ILogger<TaskEnqueuer> logger)
 {
     public const int MaxAttemptsLimit = 100;
     public const int MaxTimeLimitSeconds = 7 * 24 * 3600;
@@ -41,13 +43,17 @@ public sealed partial class TaskEnqueuer(
     {
         if (committed.Count == 0) return;
         var toPublish = committed.Select(t => new TaskToPublish(t.Id, t.Name, t.Queue)).ToList();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(options.Value.PublishTimeoutSeconds));
         try
         {
-            await publisher.PublishAsync(toPublish, ct);
-            await lifecycle.MarkQueuedAsync(toPublish.Select(t => t.Id).ToList(), ct);
+            await publisher.PublishAsync(toPublish, timeout.Token);
+            await lifecycle.MarkQueuedAsync(toPublish.Select(t => t.Id).ToList(), timeout.Token);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e)
         {
+            // Committed means accepted: whatever stops the publish (broker down, timeout, the caller gone),
+            // the rows stay pending and the sweeper finishes the job.
             LogPublishDeferred(logger, e, committed.Count);
         }
     }

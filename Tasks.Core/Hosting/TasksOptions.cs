@@ -10,4 +10,11 @@ public sealed class TasksOptions
     /// <summary>Finished tasks older than this many days are deleted by <c>tasks.cleanup</c>.</summary>
     [Range(0, 36500)]
     public int RetentionDays { get; set; } = 7;
+
+    /// <summary>
+    /// How long enqueueing waits for the broker to confirm a publish. When it can't, the task stays <c>pending</c>
+    /// (already committed, so accepted) and the scheduler's sweeper publishes it once the broker is back.
+    /// </summary>
+    [Range(0.1, 300)]
+    public double PublishTimeoutSeconds { get; set; } = 5;
 }

@@ -34,7 +34,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
 
     private static TaskState Parse(string name) => ByName[name];
 
-    public static bool TryParse(string? name, out TaskState state) => ByName.TryGetValue(name ?? "", out state);
+    public static bool TryParseState(string? name, out TaskState state) => ByName.TryGetValue(name ?? "", out state);
 
     public static bool IsFinished(TaskState state) =>
         state is TaskState.Succeeded or TaskState.Failed or TaskState.Canceled or TaskState.Expired;

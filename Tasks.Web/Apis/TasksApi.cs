@@ -67,7 +67,7 @@ public static class TasksApi
         TaskState? stateFilter = null;
         if (state is not null)
         {
-            if (TaskStateMachine.TryParse(state, out var s)) stateFilter = s;
+            if (TaskStateMachine.TryParseState(state, out var s)) stateFilter = s;
             else errors["state"] = [$"Unknown state '{state}'. States: {string.Join(", ", TaskStateMachine.Names.Values)}."];
         }
         var size = 50;

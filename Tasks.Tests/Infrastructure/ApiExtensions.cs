@@ -1,0 +1,40 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Tasks.Tests.Infrastructure;
+
+public static class ApiExtensions
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public static async Task<TaskView> EnqueueAsync(this HttpClient http, object body)
+    {
+        using var response = await http.PostAsJsonAsync("/api/v1/tasks", body, Json);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"Expected 202, got {(int)response.StatusCode}: {text}");
+        return JsonSerializer.Deserialize<TaskView>(text, Json)!;
+    }
+
+    public static async Task<TaskView> GetTaskAsync(this HttpClient http, Guid id) =>
+        (await http.GetFromJsonAsync<TaskView>($"/api/v1/tasks/{id}", Json))!;
+
+    /// <summary>Polls the API until the task satisfies <paramref name="condition"/>; fails with its last state after the timeout.</summary>
+    public static async Task<TaskView> WaitForAsync(this HttpClient http, Guid id, Func<TaskView, bool> condition, int seconds = 30)
+    {
+        var clock = Stopwatch.StartNew();
+        TaskView task;
+        do
+        {
+            task = await http.GetTaskAsync(id);
+            if (condition(task)) return task;
+            await Task.Delay(50);
+        } while (clock.Elapsed < TimeSpan.FromSeconds(seconds));
+        Assert.Fail($"Task {id} did not reach the expected condition in {seconds} s; last seen: {task}");
+        return task;
+    }
+
+    public static Task<TaskView> WaitForStateAsync(this HttpClient http, Guid id, string state, int seconds = 30) =>
+        http.WaitForAsync(id, t => t.State == state, seconds);
+}

@@ -1,0 +1,142 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Tasks.Core.Auth;
+using Tasks.Core.Data;
+using Tasks.Core.Hosting;
+using Tasks.Scheduler;
+using Tasks.Web;
+using Tasks.Worker;
+using Tasks.Worker.Execution;
+
+namespace Tasks.Tests.Infrastructure;
+
+/// <summary>
+/// A whole Tasks system for one test class, on the run's real servers: its own database and vhost, migrated
+/// through the same step <c>dotnet Tasks.Web.dll migrate</c> runs, with the web API on a real port, a worker and
+/// a scheduler, built with the hosts' own registration methods plus the test tasks.
+/// </summary>
+public class TasksStack : IAsyncLifetime
+{
+    public string Name { get; } = "t_" + Guid.NewGuid().ToString("N")[..12];
+    public string ApiKey { get; } = ApiKeys.Generate();
+    public string Postgres { get; private set; } = "";
+    public Uri Rabbit { get; private set; } = null!;
+    public Servers Servers { get; private set; } = null!;
+    public WebApplication Web { get; private set; } = null!;
+    public WebApplication? Worker { get; private set; }
+    public WebApplication? Scheduler { get; private set; }
+    public HttpClient Http { get; private set; } = null!;
+    public Uri WebAddress { get; private set; } = null!;
+
+    /// <summary>Settings every host of this stack gets, on top of the connection strings.</summary>
+    protected virtual Dictionary<string, string?> Settings => new()
+    {
+        ["Relay:PollMilliseconds"] = "100",
+        ["Worker:CancelPollMilliseconds"] = "100",
+        ["Worker:StopGraceSeconds"] = "2",
+        ["Worker:ShutdownGraceSeconds"] = "3",
+        ["Tasks:PublishTimeoutSeconds"] = "3",
+    };
+
+    protected virtual bool StartWorker => true;
+    protected virtual bool StartScheduler => true;
+
+    public async ValueTask InitializeAsync()
+    {
+        Servers = await Infrastructure.Servers.GetAsync();
+        (Postgres, Rabbit) = await Servers.CreateIsolatedAsync(Name);
+
+        Web = BuildWeb(Settings);
+        await TasksDatabase.MigrateAsync(Web.Services, CancellationToken.None);
+        await Web.StartAsync();
+        WebAddress = new Uri(Web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        Http = new HttpClient { BaseAddress = WebAddress };
+        Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+
+        if (StartWorker) Worker = await StartWorkerAsync(Settings);
+        if (StartScheduler) Scheduler = await StartHostAsync("Tasks.Scheduler", Settings, b => b.AddTasksScheduler());
+    }
+
+    public WebApplication BuildWeb(Dictionary<string, string?> settings, string? rabbit = null)
+    {
+        var builder = CreateBuilder("Tasks.Web", settings, rabbit);
+        builder.Configuration["Auth:BootstrapApiKey"] = ApiKey;
+        builder.AddTasksWeb();
+        builder.Services.AddTaskContracts(typeof(TasksStack).Assembly);
+        var app = builder.Build();
+        app.MapTasksWeb();
+        return app;
+    }
+
+    public Task<WebApplication> StartWorkerAsync(Dictionary<string, string?> settings) =>
+        StartHostAsync("Tasks.Worker", settings, b =>
+        {
+            b.AddTasksWorker();
+            b.Services.AddBuiltInHandlers();
+            b.Services.AddTestHandlers();
+        });
+
+    public async Task<WebApplication> StartHostAsync(string name, Dictionary<string, string?> settings, Action<WebApplicationBuilder> configure)
+    {
+        var builder = CreateBuilder(name, settings, null);
+        configure(builder);
+        var app = builder.Build();
+        app.MapTasksHealth();
+        await app.StartAsync();
+        return app;
+    }
+
+    private WebApplicationBuilder CreateBuilder(string name, Dictionary<string, string?> settings, string? rabbit)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ApplicationName = name,
+            EnvironmentName = "Testing",
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings)
+        {
+            ["ConnectionStrings:Tasks"] = Postgres,
+            ["ConnectionStrings:RabbitMq"] = rabbit ?? Rabbit.ToString(),
+        });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.AddFilter((category, level) => level >= LogLevel.Warning);
+        return builder;
+    }
+
+    /// <summary>The environment a separate host process of this stack needs (for tests that kill processes).</summary>
+    public Dictionary<string, string> ProcessEnvironment(int healthPort) => new()
+    {
+        ["ConnectionStrings__Tasks"] = Postgres,
+        ["ConnectionStrings__RabbitMq"] = Rabbit.ToString(),
+        ["Health__Port"] = healthPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Logging__Colors"] = "false",
+    };
+
+    public NpgsqlDataSource OpenDatabase() => NpgsqlDataSource.Create(Postgres);
+
+    public async ValueTask DisposeAsync()
+    {
+        Http?.Dispose();
+        foreach (var host in new[] { Scheduler, Worker, Web })
+        {
+            if (host is null) continue;
+            try { await host.StopAsync(TimeSpan.FromSeconds(10)); } catch (OperationCanceledException) { }
+            await host.DisposeAsync();
+        }
+        if (Servers is not null) await Servers.DropIsolatedAsync(Name);
+        GC.SuppressFinalize(this);
+    }
+}

@@ -1,0 +1,102 @@
+using System.Collections.Concurrent;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Tasks.Contracts;
+using Tasks.Core.Entities;
+using Tasks.Worker.Execution;
+
+namespace Tasks.Tests.Infrastructure;
+
+// Tasks that exist only in tests, to observe from outside what a handler's scope, DbContext and after-commit
+// queue do. They're registered on the test stacks' web and worker hosts exactly as an application's would be.
+
+/// <summary>Registers three after-commit callbacks; each records, at the time it runs, whether the task's success is already committed.</summary>
+[TaskContract("test.aftercommit", MaxAttempts = 1)]
+public sealed record AfterCommitArgs(string Marker, bool Fail = false);
+
+/// <summary>Writes through its DbContext (tracked and direct SQL), then optionally throws.</summary>
+[TaskContract("test.dbwrite", MaxAttempts = 1)]
+public sealed record DbWriteArgs(Guid TrackedId, Guid SqlId, bool Fail = false);
+
+/// <summary>Records which DbContext instance it got, holding it for a while so runs overlap.</summary>
+[TaskContract("test.context", MaxAttempts = 1)]
+public sealed record ContextArgs(int HoldMilliseconds);
+
+/// <summary>Ignores its token: for the abandon-after-grace path.</summary>
+[TaskContract("test.stubborn", MaxAttempts = 1, TimeLimitSeconds = 1)]
+public sealed record StubbornArgs(int Seconds);
+
+public static class TestObservations
+{
+    public static readonly ConcurrentQueue<(string Marker, int Step, string StateAtCallback)> AfterCommit = new();
+    public static readonly ConcurrentDictionary<Guid, (Guid ContextInstance, int ObjectHash)> Contexts = new();
+    public static int Concurrent;
+    public static int MaxConcurrent;
+}
+
+public static class TestHandlerRegistration
+{
+    public static IServiceCollection AddTestHandlers(this IServiceCollection services) => services
+        .AddTaskHandler<AfterCommitArgs, AfterCommitHandler>()
+        .AddTaskHandler<DbWriteArgs, DbWriteHandler>()
+        .AddTaskHandler<ContextArgs, ContextHandler>()
+        .AddTaskHandler<StubbornArgs, StubbornHandler>();
+}
+
+public sealed class AfterCommitHandler(NpgsqlDataSource dataSource) : ITaskHandler<AfterCommitArgs>
+{
+    public Task<TaskOutcome> RunAsync(AfterCommitArgs args, TaskContext context)
+    {
+        for (var step = 1; step <= 3; step++)
+        {
+            var n = step;
+            context.AfterCommit(async ct =>
+            {
+                // Another connection sees only committed data: 'succeeded' here proves the commit came first.
+                await using var cmd = dataSource.CreateCommand("SELECT state FROM tasks WHERE id = $1");
+                cmd.Parameters.Add(new() { Value = context.TaskId });
+                var state = (string)(await cmd.ExecuteScalarAsync(ct))!;
+                TestObservations.AfterCommit.Enqueue((args.Marker, n, state));
+            });
+        }
+        return args.Fail ? throw new InvalidOperationException("failing after registering callbacks") : Task.FromResult(TaskOutcome.Succeeded());
+    }
+}
+
+public sealed class DbWriteHandler : ITaskHandler<DbWriteArgs>
+{
+    public async Task<TaskOutcome> RunAsync(DbWriteArgs args, TaskContext context)
+    {
+        var now = DateTimeOffset.UtcNow;
+        context.Db.ApiKeys.Add(new ApiKey { Id = args.TrackedId, Name = "tracked-" + args.TrackedId, Hash = args.TrackedId.ToString("N") + "0", CreatedAt = now });
+        await context.Db.Database.ExecuteSqlAsync(
+            $"INSERT INTO api_keys (id, name, hash, created_at) VALUES ({args.SqlId}, {"sql-" + args.SqlId}, {args.SqlId.ToString("N") + "1"}, {now})");
+        if (args.Fail) throw new InvalidOperationException("handler failed after writing");
+        return TaskOutcome.Succeeded();
+    }
+}
+
+public sealed class ContextHandler : ITaskHandler<ContextArgs>
+{
+    public async Task<TaskOutcome> RunAsync(ContextArgs args, TaskContext context)
+    {
+        var now = Interlocked.Increment(ref TestObservations.Concurrent);
+        int seen;
+        while ((seen = Volatile.Read(ref TestObservations.MaxConcurrent)) < now)
+            Interlocked.CompareExchange(ref TestObservations.MaxConcurrent, now, seen);
+        TestObservations.Contexts[context.TaskId] = (context.Db.ContextId.InstanceId, System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(context.Db));
+        await context.Db.Database.ExecuteSqlAsync($"SELECT pg_sleep({args.HoldMilliseconds / 1000.0})", context.CancellationToken);
+        Interlocked.Decrement(ref TestObservations.Concurrent);
+        return TaskOutcome.Succeeded();
+    }
+}
+
+public sealed class StubbornHandler : ITaskHandler<StubbornArgs>
+{
+    public async Task<TaskOutcome> RunAsync(StubbornArgs args, TaskContext context)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(args.Seconds), CancellationToken.None);
+        return TaskOutcome.Succeeded();
+    }
+}
