@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Tasks.Tests.Infrastructure;
+
+namespace Tasks.Tests;
+
+public sealed class EnqueueApiTests(TasksStack stack) : IClassFixture<TasksStack>
+{
+    [Fact]
+    public async Task Accepted_task_has_a_location_and_its_args_round_trip_to_the_result()
+    {
+        var args = new { message = "héllo \"world\" ✓", data = new { n = 42, list = new[] { 1, 2, 3 }, nested = new { ok = true } } };
+        using var response = await stack.Http.PostJsonAsync("/api/v1/tasks", new { name = "demo.echo", args });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var task = (await response.Content.ReadFromJsonAsync<TaskView>(ApiExtensions.Json))!;
+        Assert.Equal($"/api/v1/tasks/{task.Id}", response.Headers.Location?.ToString());
+        Assert.Equal("default", task.Queue);
+
+        var done = await stack.Http.WaitForStateAsync(task.Id, "succeeded");
+
+        var expected = JsonSerializer.SerializeToElement(args, ApiExtensions.Json);
+        Assert.True(JsonElement.DeepEquals(expected, done.Args), $"args {done.Args} != {expected}");
+        Assert.True(JsonElement.DeepEquals(expected, done.Result!.Value), $"result {done.Result} != {expected}");
+        Assert.True(done.StartedAt >= done.EnqueuedAt && done.FinishedAt >= done.StartedAt);
+    }
+
+    [Fact]
+    public async Task Same_idempotency_key_twice_gives_the_first_task()
+    {
+        var key = "order-" + Guid.NewGuid();
+        var first = await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { message = "one" }, idempotencyKey = key });
+        var second = await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { message = "two" }, idempotencyKey = key });
+
+        Assert.Equal(first.Id, second.Id);
+        Assert.Equal("one", second.Args.GetProperty("message").GetString());
+        Assert.Equal(1, await stack.CountAsync("tasks WHERE idempotency_key = $1", key));
+        await stack.Http.WaitForStateAsync(first.Id, "succeeded");
+    }
+
+    [Fact]
+    public async Task Concurrent_requests_with_one_idempotency_key_store_one_task()
+    {
+        var key = "race-" + Guid.NewGuid();
+        var tasks = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { message = $"m{i}" }, idempotencyKey = key })));
+
+        Assert.Single(tasks.Select(t => t.Id).Distinct());
+        Assert.Equal(1, await stack.CountAsync("tasks WHERE idempotency_key = $1", key));
+    }
+
+    [Fact]
+    public async Task Batch_is_stored_together_and_published_in_the_given_order()
+    {
+        // A queue nobody consumes, so the broker's order can be read back from the queue itself.
+        var queue = "order-" + Guid.NewGuid().ToString("N")[..8];
+        var body = new { tasks = Enumerable.Range(0, 25).Select(i => new { name = "demo.echo", args = new { message = $"#{i}" }, queue }).ToArray() };
+        using var response = await stack.Http.PostJsonAsync("/api/v1/tasks/batch", body);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var batch = (await response.Content.ReadFromJsonAsync<BatchView>(ApiExtensions.Json))!;
+        Assert.Equal(Enumerable.Range(0, 25).Select(i => $"#{i}"), batch.Items.Select(t => t.Args.GetProperty("message").GetString()));
+
+        var published = await ReadQueueAsync(queue, 25);
+        Assert.Equal(batch.Items.Select(t => t.Id), published);
+        foreach (var t in batch.Items) Assert.Equal("queued", (await stack.Http.GetTaskAsync(t.Id)).State);
+    }
+
+    [Fact]
+    public async Task List_is_newest_first_filtered_and_keyset_paged()
+    {
+        var queue = "page-" + Guid.NewGuid().ToString("N")[..8];
+        var ids = new List<Guid>();
+        for (var i = 0; i < 5; i++)
+            ids.Add((await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { message = $"{i}" }, queue })).Id);
+        ids.Reverse();
+
+        var seen = new List<Guid>();
+        string? cursor = null;
+        var pages = 0;
+        do
+        {
+            var page = (await stack.Http.GetFromJsonAsync<PageView>(
+                $"/api/v1/tasks?queue={queue}&limit=2" + (cursor is null ? "" : $"&cursor={cursor}"), ApiExtensions.Json))!;
+            Assert.True(page.Items.Count <= 2);
+            seen.AddRange(page.Items.Select(t => t.Id));
+            cursor = page.NextCursor;
+            pages++;
+        } while (cursor is not null);
+
+        Assert.Equal(ids, seen);
+        Assert.Equal(3, pages);
+        var byState = (await stack.Http.GetFromJsonAsync<PageView>($"/api/v1/tasks?queue={queue}&state=queued&name=demo.echo", ApiExtensions.Json))!;
+        Assert.Equal(5, byState.Items.Count);
+        var none = (await stack.Http.GetFromJsonAsync<PageView>($"/api/v1/tasks?queue={queue}&state=running", ApiExtensions.Json))!;
+        Assert.Empty(none.Items);
+    }
+
+    private async Task<List<Guid>> ReadQueueAsync(string queue, int count)
+    {
+        using var http = stack.Servers.ManagementClient();
+        var ids = new List<Guid>();
+        for (var tries = 0; ids.Count < count && tries < 50; tries++)
+        {
+            using var response = await http.PostAsJsonAsync($"api/queues/{stack.Name}/{queue}/get",
+                new { count = count - ids.Count, ackmode = "ack_requeue_false", encoding = "auto" });
+            if (response.StatusCode == HttpStatusCode.NotFound) { await Task.Delay(100); continue; }
+            response.EnsureSuccessStatusCode();
+            foreach (var m in (await response.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray())
+            {
+                var envelope = JsonDocument.Parse(m.GetProperty("payload").GetString()!).RootElement;
+                ids.Add(envelope.GetProperty("message").GetProperty("taskId").GetGuid());
+            }
+        }
+        return ids;
+    }
+
+    private sealed record BatchView(List<TaskView> Items);
+}
