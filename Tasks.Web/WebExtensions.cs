@@ -15,7 +15,7 @@ public static class WebExtensions
             o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase;
             o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never;
         });
-        builder.AddTasksCore();
+        builder.AddTasksCore(retryQueries: true);
         return builder;
     }
 

@@ -18,11 +18,14 @@ public static class TasksCoreExtensions
     /// <summary>
     /// What every host needs: the database, the task registry and lifecycle, the enqueuer, and the bus.
     /// <paramref name="configureBus"/> adds consumers; <paramref name="configureRabbit"/> adds endpoints.
+    /// <paramref name="retryQueries"/> retries EF Core work on transient errors (a connection that died with a
+    /// database restart); only for hosts that never open transactions themselves, which EF can't retry.
     /// </summary>
     public static IHostApplicationBuilder AddTasksCore(
         this IHostApplicationBuilder builder,
         Action<IBusRegistrationConfigurator>? configureBus = null,
-        Action<IBusRegistrationContext, IRabbitMqBusFactoryConfigurator>? configureRabbit = null)
+        Action<IBusRegistrationContext, IRabbitMqBusFactoryConfigurator>? configureRabbit = null,
+        bool retryQueries = false)
     {
         var services = builder.Services;
         services.AddOptions<TasksOptions>().BindConfiguration(TasksOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -31,7 +34,10 @@ public static class TasksCoreExtensions
         var postgres = ConnectionSettings.Require(builder.Configuration, ConnectionSettings.Postgres);
         services.AddSingleton(_ => new NpgsqlDataSourceBuilder(postgres).Build());
         services.AddDbContext<TasksDbContext>((sp, o) => o
-            .UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>())
+            .UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>(), npgsql =>
+            {
+                if (retryQueries) npgsql.EnableRetryOnFailure(3, TimeSpan.FromSeconds(1), null);
+            })
             .UseSnakeCaseNamingConvention());
 
         services.AddTaskContracts(typeof(TaskContractAttribute).Assembly);

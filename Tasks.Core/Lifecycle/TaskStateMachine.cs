@@ -243,48 +243,60 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     }
 
     /// <summary>
-    /// The outbox relay, for the scheduler: hands due <c>scheduled</c> tasks and <c>pending</c> tasks whose
-    /// publisher died to <paramref name="publish"/>, then marks them <c>queued</c>, all under row locks taken with
-    /// SKIP LOCKED, so two schedulers never release the same task. A crash after publishing and before commit
-    /// only means the task is published again, and the worker drops the duplicate.
+    /// The outbox relay, for the scheduler. First, due <c>scheduled</c> tasks become <c>pending</c> (committed at once,
+    /// back-dated so they count as orphaned). Then <c>pending</c> tasks that nobody published within
+    /// <paramref name="pendingGrace"/> (their publisher died, or the broker was down) are locked with SKIP LOCKED,
+    /// handed to <paramref name="publish"/>, and marked <c>queued</c> in the same transaction, so two schedulers
+    /// never publish the same task. A worker may receive a message before that commit: its claim accepts
+    /// <c>pending</c> and simply waits for the row lock. A crash after publishing and before the commit only means
+    /// the task is published again, and the worker drops the duplicate.
     /// </summary>
     public async Task<int> ReleaseAsync(
         TimeSpan pendingGrace, int batchSize,
         Func<IReadOnlyList<TaskToPublish>, CancellationToken, Task> publish, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
+        await using (var due = dataSource.CreateCommand(
+            """
+            UPDATE tasks SET state = 'pending', updated_at = $2
+            WHERE id IN (SELECT id FROM tasks WHERE state = 'scheduled' AND scheduled_for <= $1
+                         ORDER BY scheduled_for LIMIT $3 FOR UPDATE SKIP LOCKED)
+            """))
+        {
+            due.Parameters.Add(new() { Value = now });
+            due.Parameters.Add(new() { Value = now - pendingGrace });
+            due.Parameters.Add(new() { Value = batchSize });
+            await due.ExecuteNonQueryAsync(ct);
+        }
+
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
-        var due = new List<TaskToPublish>();
-        await LockAsync(
-            "SELECT id, name, queue FROM tasks WHERE state = 'scheduled' AND scheduled_for <= $1 " +
-            "ORDER BY scheduled_for LIMIT $2 FOR UPDATE SKIP LOCKED", now);
-        await LockAsync(
-            "SELECT id, name, queue FROM tasks WHERE state = 'pending' AND updated_at <= $1 " +
-            "ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED", now - pendingGrace);
-        if (due.Count == 0) return 0;
+        var orphans = new List<TaskToPublish>();
+        await using (var select = new NpgsqlCommand(
+            """
+            SELECT id, name, queue FROM tasks WHERE state = 'pending' AND updated_at <= $1
+            ORDER BY updated_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
+            """, conn, tx))
+        {
+            select.Parameters.Add(new() { Value = now - pendingGrace });
+            select.Parameters.Add(new() { Value = batchSize });
+            await using var reader = await select.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+                orphans.Add(new TaskToPublish(reader.GetGuid(0), reader.GetString(1), reader.GetString(2)));
+        }
+        if (orphans.Count == 0) return 0;
 
-        await publish(due, ct);
+        await publish(orphans, ct);
 
         await using (var update = new NpgsqlCommand(
             "UPDATE tasks SET state = 'queued', updated_at = $2 WHERE id = ANY($1)", conn, tx))
         {
-            update.Parameters.Add(new() { Value = due.Select(t => t.Id).ToArray() });
+            update.Parameters.Add(new() { Value = orphans.Select(t => t.Id).ToArray() });
             update.Parameters.Add(new() { Value = clock.GetUtcNow() });
             await update.ExecuteNonQueryAsync(ct);
         }
         await tx.CommitAsync(ct);
-        return due.Count;
-
-        async Task LockAsync(string sql, DateTimeOffset before)
-        {
-            await using var select = new NpgsqlCommand(sql, conn, tx);
-            select.Parameters.Add(new() { Value = before });
-            select.Parameters.Add(new() { Value = batchSize });
-            await using var reader = await select.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-                due.Add(new TaskToPublish(reader.GetGuid(0), reader.GetString(1), reader.GetString(2)));
-        }
+        return orphans.Count;
     }
 
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];

@@ -1,0 +1,167 @@
+using System.Net;
+using Tasks.Tests.Infrastructure;
+
+namespace Tasks.Tests;
+
+/// <summary>What a worker does with tasks, seen through the HTTP API as a user would.</summary>
+public sealed class ExecutionTests(TasksStack stack) : IClassFixture<TasksStack>
+{
+    [Fact]
+    public async Task Progress_is_visible_from_the_API_while_the_task_runs()
+    {
+        var task = await stack.Http.EnqueueAsync(new { name = "demo.sleep", args = new { seconds = 3 } });
+
+        var running = await stack.Http.WaitForAsync(task.Id, t => t.State == "running" && t.Progress.Current >= 1);
+        Assert.Equal(3, running.Progress.Total);
+        Assert.Contains("of 3", running.Progress.Message);
+
+        var done = await stack.Http.WaitForStateAsync(task.Id, "succeeded");
+        Assert.Equal(3, done.Progress.Current);
+    }
+
+    [Fact]
+    public async Task Failing_task_is_retried_with_backoff_then_failed_then_retried_by_hand()
+    {
+        var task = await stack.Http.EnqueueAsync(new
+        {
+            name = "demo.fail", args = new { message = "boom", failTimes = 3 }, maxAttempts = 3, backoffSeconds = 0.4,
+        });
+
+        var states = new List<string>();
+        var failed = await stack.Http.WaitForAsync(task.Id, t => { states.Add(t.State); return t.State == "failed"; });
+        Assert.Contains("scheduled", states); // waited out its back-off in PostgreSQL between attempts
+        Assert.Equal(3, failed.Attempts);
+        Assert.Contains("boom", failed.Error);
+        Assert.Contains("DemoFailureException", failed.ErrorDetails);
+        Assert.Contains(" at ", failed.ErrorDetails); // the stack trace
+
+        using var retry = await stack.Http.PostAsync($"/api/v1/tasks/{task.Id}/retry", null);
+        Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
+        var done = await stack.Http.WaitForStateAsync(task.Id, "succeeded");
+        Assert.Equal(4, done.Attempts);
+        Assert.Null(done.Error);
+
+        using var again = await stack.Http.PostAsync($"/api/v1/tasks/{task.Id}/retry", null);
+        await again.AssertProblemAsync(HttpStatusCode.Conflict);
+    }
+
+    [Fact]
+    public async Task Delayed_task_waits_for_its_time()
+    {
+        var task = await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { message = "later" }, delaySeconds = 1.5 });
+        Assert.Equal("scheduled", task.State);
+        Assert.NotNull(task.ScheduledFor);
+
+        var done = await stack.Http.WaitForStateAsync(task.Id, "succeeded");
+        Assert.True(done.StartedAt >= task.ScheduledFor, $"started {done.StartedAt:O} before its time {task.ScheduledFor:O}");
+    }
+
+    [Fact]
+    public async Task Canceled_scheduled_task_never_runs()
+    {
+        var task = await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { }, delaySeconds = 1 });
+        using var cancel = await stack.Http.PostAsync($"/api/v1/tasks/{task.Id}/cancel", null);
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+
+        await Task.Delay(2000); // past its time: the relay must not release it
+        var after = await stack.Http.GetTaskAsync(task.Id);
+        Assert.Equal("canceled", after.State);
+        Assert.Equal(0, after.Attempts);
+        Assert.Null(after.StartedAt);
+
+        using var twice = await stack.Http.PostAsync($"/api/v1/tasks/{task.Id}/cancel", null);
+        await twice.AssertProblemAsync(HttpStatusCode.Conflict);
+    }
+
+    [Fact]
+    public async Task Canceling_a_running_task_fires_its_token_and_it_ends_canceled()
+    {
+        var task = await stack.Http.EnqueueAsync(new { name = "demo.sleep", args = new { seconds = 60 } });
+        await stack.Http.WaitForStateAsync(task.Id, "running");
+
+        using var cancel = await stack.Http.PostAsync($"/api/v1/tasks/{task.Id}/cancel", null);
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+
+        var done = await stack.Http.WaitForStateAsync(task.Id, "canceled", seconds: 15);
+        Assert.Equal(1, done.Attempts);
+        Assert.NotNull(done.FinishedAt);
+    }
+
+    [Fact]
+    public async Task Task_past_its_time_limit_fails_as_timed_out()
+    {
+        var task = await stack.Http.EnqueueAsync(new { name = "demo.sleep", args = new { seconds = 30 }, timeLimitSeconds = 1 });
+
+        var done = await stack.Http.WaitForStateAsync(task.Id, "failed", seconds: 15);
+        Assert.Contains("Timed out", done.Error);
+    }
+
+    [Fact]
+    public async Task Task_ignoring_its_token_is_abandoned_after_the_grace_and_the_worker_stays_healthy()
+    {
+        var task = await stack.Http.EnqueueAsync(new { name = "test.stubborn", args = new { seconds = 20 } });
+
+        var done = await stack.Http.WaitForStateAsync(task.Id, "failed", seconds: 15);
+        Assert.Contains("abandoned", done.Error);
+
+        var next = await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { message = "still here" } });
+        await stack.Http.WaitForStateAsync(next.Id, "succeeded");
+    }
+
+    [Fact]
+    public async Task After_commit_callbacks_run_after_the_commit_in_order_and_never_on_rollback()
+    {
+        var ok = "ok-" + Guid.NewGuid();
+        var bad = "bad-" + Guid.NewGuid();
+        var committed = await stack.Http.EnqueueAsync(new { name = "test.aftercommit", args = new { marker = ok } });
+        var rolledBack = await stack.Http.EnqueueAsync(new { name = "test.aftercommit", args = new { marker = bad, fail = true } });
+
+        await stack.Http.WaitForStateAsync(committed.Id, "succeeded");
+        await stack.Http.WaitForStateAsync(rolledBack.Id, "failed");
+        await Task.Delay(200);
+
+        var seen = TestObservations.AfterCommit.Where(o => o.Marker == ok).ToList();
+        Assert.Equal([1, 2, 3], seen.Select(o => o.Step));
+        Assert.All(seen, o => Assert.Equal("succeeded", o.StateAtCallback));
+        Assert.DoesNotContain(TestObservations.AfterCommit, o => o.Marker == bad);
+    }
+
+    [Fact]
+    public async Task A_failing_handler_leaves_none_of_its_database_changes_behind()
+    {
+        Guid tracked = Guid.NewGuid(), sql = Guid.NewGuid();
+        var failing = await stack.Http.EnqueueAsync(new { name = "test.dbwrite", args = new { trackedId = tracked, sqlId = sql, fail = true } });
+        await stack.Http.WaitForStateAsync(failing.Id, "failed");
+        Assert.Equal(0, await stack.CountAsync("api_keys WHERE id = ANY($1)", new[] { tracked, sql }));
+
+        Guid tracked2 = Guid.NewGuid(), sql2 = Guid.NewGuid();
+        var succeeding = await stack.Http.EnqueueAsync(new { name = "test.dbwrite", args = new { trackedId = tracked2, sqlId = sql2 } });
+        await stack.Http.WaitForStateAsync(succeeding.Id, "succeeded");
+        Assert.Equal(2, await stack.CountAsync("api_keys WHERE id = ANY($1)", new[] { tracked2, sql2 }));
+    }
+
+    [Fact]
+    public async Task Concurrent_messages_never_share_a_DbContext()
+    {
+        var tasks = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
+            stack.Http.EnqueueAsync(new { name = "test.context", args = new { holdMilliseconds = 700 } })));
+        foreach (var t in tasks) await stack.Http.WaitForStateAsync(t.Id, "succeeded");
+
+        var contexts = tasks.Select(t => TestObservations.Contexts[t.Id]).ToList();
+        Assert.Equal(8, contexts.Select(c => c.ContextInstance).Distinct().Count());
+        Assert.True(TestObservations.MaxConcurrent > 1, "the handlers never overlapped, so the test proved nothing");
+    }
+
+    [Fact]
+    public async Task Worker_recovers_when_its_database_connections_are_cut()
+    {
+        var before = await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { } });
+        await stack.Http.WaitForStateAsync(before.Id, "succeeded");
+
+        // What a PostgreSQL restart looks like from the worker: every pooled connection is dead.
+        await stack.ExecuteAsync("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", stack.Name);
+
+        var after = await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { } });
+        await stack.Http.WaitForStateAsync(after.Id, "succeeded");
+    }
+}
