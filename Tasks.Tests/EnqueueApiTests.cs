@@ -16,6 +16,7 @@ public sealed class EnqueueApiTests(TasksStack stack) : IClassFixture<TasksStack
         var task = (await response.Content.ReadFromJsonAsync<TaskView>(ApiExtensions.Json))!;
         Assert.Equal($"/api/v1/tasks/{task.Id}", response.Headers.Location?.ToString());
         Assert.Equal("default", task.Queue);
+        Assert.Equal("queued", task.State);
 
         var done = await stack.Http.WaitForStateAsync(task.Id, "succeeded");
 

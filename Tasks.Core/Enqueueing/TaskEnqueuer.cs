@@ -48,7 +48,7 @@ public sealed partial class TaskEnqueuer(
         try
         {
             await publisher.PublishAsync(toPublish, timeout.Token);
-            await lifecycle.MarkQueuedAsync(toPublish.Select(t => t.Id).ToList(), timeout.Token);
+            await lifecycle.MarkQueuedAsync(committed, timeout.Token);
         }
         catch (Exception e)
         {

@@ -40,7 +40,7 @@ public static class LoggingExtensions
                 _ => !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null,
             };
             logger.WriteTo.Console(
-                outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{TaskId: task=}{NewLine}{Exception}",
+                outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}",
                 theme: colors ? AnsiConsoleTheme.Code : ConsoleTheme.None,
                 applyThemeToRedirectedOutput: colors,
                 formatProvider: System.Globalization.CultureInfo.InvariantCulture);

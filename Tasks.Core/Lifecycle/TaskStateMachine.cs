@@ -56,15 +56,24 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     }
 
     /// <summary>Marks published tasks <c>queued</c>; a worker that already claimed one is left alone.</summary>
-    public async Task MarkQueuedAsync(IReadOnlyCollection<Guid> ids, CancellationToken ct)
+    public async Task MarkQueuedAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken ct)
     {
-        if (ids.Count == 0) return;
+        if (tasks.Count == 0) return;
+        var ids = tasks.Select(t => t.Id).ToArray();
         await using var cmd = dataSource.CreateCommand(
             "UPDATE tasks SET state = 'queued', updated_at = $2 WHERE id = ANY($1) AND state = 'pending'");
-        cmd.Parameters.Add(new() { Value = ids.ToArray() });
+        cmd.Parameters.Add(new() { Value = ids });
         cmd.Parameters.Add(new() { Value = clock.GetUtcNow() });
         await cmd.ExecuteNonQueryAsync(ct);
+        foreach (var t in tasks)
+            if (t.State == TaskState.Pending) t.State = TaskState.Queued;
     }
+
+    /// <summary>
+    /// How many times a task whose worker died mid-attempt is taken over beyond its attempts: a crash is not
+    /// the task's failure, but a task that kills every worker that runs it must stop somewhere.
+    /// </summary>
+    public const int CrashAllowance = 3;
 
     /// <summary>
     /// Takes a task for one attempt. Returns null when the message must be dropped: the task is finished, taken,
@@ -81,7 +90,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
                 worker = $3, updated_at = $2, progress_current = NULL, progress_total = NULL, progress_message = NULL
             WHERE id = $1 AND NOT cancel_requested AND (expires_at IS NULL OR expires_at > $2)
               AND (state IN ('pending', 'queued')
-                   OR (state = 'running' AND ($4 OR worker = $3) AND attempts - attempts_base < max_attempts))
+                   OR (state = 'running' AND ($4 OR worker = $3) AND attempts - attempts_base < max_attempts + $5))
             RETURNING name, queue, args, attempts, max_attempts, attempts_base, time_limit_seconds, backoff_seconds,
                       coalesce(scheduled_for, enqueued_at)
             """))
@@ -90,6 +99,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
             claim.Parameters.Add(new() { Value = now });
             claim.Parameters.Add(new() { Value = worker });
             claim.Parameters.Add(new() { Value = redelivered });
+            claim.Parameters.Add(new() { Value = CrashAllowance });
             await using var reader = await claim.ExecuteReaderAsync(ct);
             if (await reader.ReadAsync(ct))
             {
@@ -108,7 +118,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
                              WHEN expires_at <= $2 THEN 'expired'
                              ELSE 'failed' END,
                 error = CASE WHEN cancel_requested OR expires_at <= $2 THEN error
-                             ELSE 'The worker running the last attempt was lost; no attempts left.' END
+                             ELSE 'Its worker was lost during each of its last attempts; given up (poison message?).' END
             WHERE id = $1 AND (
                   (state IN ('pending', 'queued') AND (cancel_requested OR expires_at <= $2))
                OR (state = 'running' AND $3))

@@ -1,0 +1,97 @@
+using System.Net;
+using Tasks.Tests.Infrastructure;
+
+namespace Tasks.Tests;
+
+/// <summary>Nothing is lost when processes die: a worker killed mid-task, a web process that can't publish.</summary>
+public sealed class CrashTests(CrashTests.Stack stack) : IClassFixture<CrashTests.Stack>
+{
+    public sealed class Stack : TasksStack
+    {
+        protected override Dictionary<string, string?> Settings => new(base.Settings) { ["Relay:PendingGraceSeconds"] = "1" };
+    }
+
+    [Fact]
+    public async Task Worker_killed_mid_task_the_task_runs_again_and_finishes()
+    {
+        var queue = "crash-" + Guid.NewGuid().ToString("N")[..8];
+        var env = stack.ProcessEnvironment(0);
+        var task = await stack.Http.EnqueueAsync(new { name = "demo.sleep", args = new { seconds = 3 }, queue });
+
+        await using (var doomed = await HostProcess.StartAsync("Tasks.Worker", env, "--queues", queue))
+        {
+            await stack.Http.WaitForAsync(task.Id, t => t.State == "running" && t.Progress.Current >= 1);
+            doomed.Kill(); // SIGKILL: no cleanup, no ack; the broker gets the message back when the connection drops
+            await doomed.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        }
+        Assert.Equal("running", (await stack.Http.GetTaskAsync(task.Id)).State);
+
+        await using var survivor = await HostProcess.StartAsync("Tasks.Worker", env, "--queues", queue);
+        var done = await stack.Http.WaitForStateAsync(task.Id, "succeeded", seconds: 30);
+        Assert.Equal(2, done.Attempts);
+    }
+
+    [Fact]
+    public async Task SIGTERM_lets_a_running_task_finish_within_the_grace_period()
+    {
+        var queue = "term-" + Guid.NewGuid().ToString("N")[..8];
+        var env = stack.ProcessEnvironment(0);
+        env["Worker__ShutdownGraceSeconds"] = "10";
+        var task = await stack.Http.EnqueueAsync(new { name = "demo.sleep", args = new { seconds = 2 }, queue });
+
+        await using var worker = await HostProcess.StartAsync("Tasks.Worker", env, "--queues", queue);
+        await stack.Http.WaitForStateAsync(task.Id, "running");
+        await worker.TerminateAsync();
+        await worker.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        var done = await stack.Http.GetTaskAsync(task.Id);
+        Assert.Equal("succeeded", done.State);
+        Assert.Equal(1, done.Attempts);
+        Assert.Equal(0, worker.ExitCode);
+    }
+
+    [Fact]
+    public async Task SIGTERM_past_the_grace_period_puts_the_task_back_on_the_queue()
+    {
+        var queue = "requeue-" + Guid.NewGuid().ToString("N")[..8];
+        var env = stack.ProcessEnvironment(0);
+        env["Worker__ShutdownGraceSeconds"] = "1";
+        var task = await stack.Http.EnqueueAsync(new { name = "demo.sleep", args = new { seconds = 4 }, queue });
+
+        await using (var worker = await HostProcess.StartAsync("Tasks.Worker", env, "--queues", queue))
+        {
+            await stack.Http.WaitForStateAsync(task.Id, "running");
+            await worker.TerminateAsync();
+            await worker.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(worker.Output.Contains("goes back to the queue", StringComparison.Ordinal), worker.Output);
+        }
+        Assert.NotEqual("succeeded", (await stack.Http.GetTaskAsync(task.Id)).State);
+
+        await using var next = await HostProcess.StartAsync("Tasks.Worker", env, "--queues", queue);
+        var done = await stack.Http.WaitForStateAsync(task.Id, "succeeded", seconds: 30);
+        Assert.Equal(2, done.Attempts);
+    }
+
+    [Fact]
+    public async Task Task_committed_but_never_published_is_published_by_the_sweeper()
+    {
+        // A web host whose broker is unreachable commits the task and can't publish it: exactly what a process
+        // dying between commit and publish leaves behind.
+        var settings = new Dictionary<string, string?>(stack.ProcessEnvironment(0).ToDictionary(p => p.Key, p => (string?)p.Value))
+        {
+            ["Tasks:PublishTimeoutSeconds"] = "1",
+        };
+        await using var cutOff = stack.BuildWeb(settings, rabbit: "amqp://guest:guest@127.0.0.1:1/");
+        await cutOff.StartAsync();
+        var address = cutOff.Urls.First();
+        using var http = new HttpClient { BaseAddress = new Uri(address) };
+        http.DefaultRequestHeaders.Authorization = stack.Http.DefaultRequestHeaders.Authorization;
+
+        var task = await http.EnqueueAsync(new { name = "demo.echo", args = new { message = "swept" } });
+        Assert.Equal("pending", task.State); // accepted and committed, not handed to the broker
+
+        var done = await stack.Http.WaitForStateAsync(task.Id, "succeeded");
+        Assert.Equal("swept", done.Result!.Value.GetProperty("message").GetString());
+        Assert.Equal(1, done.Attempts);
+    }
+}
