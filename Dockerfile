@@ -1,0 +1,22 @@
+# One image per host, from one file: docker build --build-arg PROJECT=Tasks.Worker .
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+ARG PROJECT=Tasks.Web
+WORKDIR /src
+COPY Directory.Build.props Directory.Packages.props .editorconfig ./
+COPY Tasks.Contracts/Tasks.Contracts.csproj Tasks.Contracts/
+COPY Tasks.Core/Tasks.Core.csproj Tasks.Core/
+COPY ${PROJECT}/${PROJECT}.csproj ${PROJECT}/
+RUN dotnet restore ${PROJECT}/${PROJECT}.csproj
+COPY Tasks.Contracts/ Tasks.Contracts/
+COPY Tasks.Core/ Tasks.Core/
+COPY ${PROJECT}/ ${PROJECT}/
+RUN dotnet publish ${PROJECT}/${PROJECT}.csproj -c Release --no-restore -o /app
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0
+ARG PROJECT=Tasks.Web
+RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /app .
+ENV PROJECT_DLL=${PROJECT}.dll
+USER app
+ENTRYPOINT ["sh", "-c", "exec dotnet \"$PROJECT_DLL\" \"$@\"", "--"]
