@@ -1,4 +1,5 @@
 using Tasks.Core.Hosting;
+using Tasks.Scheduler.Monitoring;
 using Tasks.Scheduler.Relay;
 
 namespace Tasks.Scheduler;
@@ -9,6 +10,8 @@ public static class SchedulerExtensions
     {
         builder.Services.AddOptions<RelayOptions>().BindConfiguration(RelayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddHostedService<TaskRelay>();
+        builder.Services.AddHttpClient();
+        builder.Services.AddHostedService<BacklogMonitor>();
         builder.AddTasksCore();
         return builder;
     }

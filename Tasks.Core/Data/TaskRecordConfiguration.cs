@@ -21,6 +21,7 @@ internal sealed class TaskRecordConfiguration : IEntityTypeConfiguration<TaskRec
         builder.Property(t => t.Worker).HasMaxLength(300);
         builder.Property(t => t.ScheduleName).HasMaxLength(200);
         builder.Property(t => t.IdempotencyKey).HasMaxLength(200);
+        builder.Property(t => t.TraceParent).HasMaxLength(128);
 
         // Newest-first keyset paging: ids are UUIDv7, so id order is creation order.
         builder.HasIndex(t => new { t.State, t.Id });

@@ -8,6 +8,7 @@ using Tasks.Core.Data;
 using Tasks.Core.Entities;
 using Tasks.Core.Lifecycle;
 using Tasks.Core.Registry;
+using Tasks.Core.Telemetry;
 
 namespace Tasks.Core.Enqueueing;
 
@@ -19,7 +20,7 @@ namespace Tasks.Core.Enqueueing;
 /// </summary>
 public sealed partial class TaskEnqueuer(
     TasksDbContext db, TaskRegistry registry, TaskStateMachine lifecycle, TaskPublisher publisher,
-    TimeProvider clock, IOptions<TasksOptions> options, ILogger<TaskEnqueuer> logger)
+    TimeProvider clock, IOptions<TasksOptions> options, TasksTelemetry telemetry, ILogger<TaskEnqueuer> logger)
 {
     public const int MaxAttemptsLimit = 100;
     public const int MaxTimeLimitSeconds = 7 * 24 * 3600;
@@ -42,7 +43,7 @@ public sealed partial class TaskEnqueuer(
     public async Task PublishAsync(IReadOnlyList<TaskRecord> committed, CancellationToken ct)
     {
         if (committed.Count == 0) return;
-        var toPublish = committed.Select(t => new TaskToPublish(t.Id, t.Name, t.Queue)).ToList();
+        var toPublish = committed.Select(t => new TaskToPublish(t.Id, t.Name, t.Queue)).ToList(); // in the enqueuer's own trace
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(options.Value.PublishTimeoutSeconds));
         try
@@ -87,6 +88,7 @@ public sealed partial class TaskEnqueuer(
             try
             {
                 await db.SaveChangesAsync(ct);
+                foreach (var t in fresh) telemetry.Enqueued(t.Name, t.Queue);
                 return (result, fresh);
             }
             catch (DbUpdateException e) when (round == 0 && e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
@@ -160,6 +162,7 @@ public sealed partial class TaskEnqueuer(
             ExpiresAt = request.ExpiresAt,
             IdempotencyKey = request.IdempotencyKey,
             ScheduleName = request.ScheduleName,
+            TraceParent = System.Diagnostics.Activity.Current?.Id,
         };
         TaskStateMachine.Start(task, now, request.RunAt);
         return task;

@@ -45,4 +45,7 @@ public sealed class TaskRecord
     public string? ScheduleName { get; set; }
     public string? IdempotencyKey { get; set; }
     public bool CancelRequested { get; internal set; }
+
+    /// <summary>The W3C trace context of whoever enqueued the task, so a delayed or swept publish joins its trace.</summary>
+    public string? TraceParent { get; set; }
 }

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenTelemetry.Exporter;
 
 namespace Tasks.Core.Hosting;
 
@@ -11,12 +12,24 @@ public static class HealthEndpoints
 {
     /// <summary>
     /// <c>/health/live</c>: the process answers. <c>/health/ready</c>: every check tagged "ready" (broker, database,
-    /// and whatever the host adds) passes. Both answer JSON saying which check failed.
+    /// and whatever the host adds) passes; degraded (say, one of a worker's queues not consuming) is not ready.
+    /// Both answer JSON saying which check failed. <c>/metrics</c>: the Prometheus scrape.
     /// </summary>
     public static IEndpointRouteBuilder MapTasksHealth(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteJson });
-        endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteJson });
+        endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            Predicate = c => c.Tags.Contains("ready"),
+            ResponseWriter = WriteJson,
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+        });
+        endpoints.MapPrometheusScrapingEndpoint("/metrics");
         return endpoints;
     }
 

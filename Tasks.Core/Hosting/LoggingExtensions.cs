@@ -3,7 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Serilog;
 using Serilog.Formatting.Compact;
-using Serilog.Sinks.SystemConsole.Themes;
+using Serilog.Templates;
+using Serilog.Templates.Themes;
 
 namespace Tasks.Core.Hosting;
 
@@ -39,11 +40,14 @@ public static class LoggingExtensions
                 "false" => false,
                 _ => !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null,
             };
-            logger.WriteTo.Console(
-                outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}",
-                theme: colors ? AnsiConsoleTheme.Code : ConsoleTheme.None,
-                applyThemeToRedirectedOutput: colors,
-                formatProvider: System.Globalization.CultureInfo.InvariantCulture);
+            // Inside a task, the line ends with the task it belongs to and its trace, so plain text can be grepped too.
+            logger.WriteTo.Console(new ExpressionTemplate(
+                "[{@t:HH:mm:ss.fff} {@l:u3}] {SourceContext}: {@m}" +
+                "{#if TaskId is not null} [task {TaskId} {TaskName} #{Attempt} on {Queue}]{#end}" +
+                "{#if @tr is not null} trace={@tr}{#end}\n{@x}",
+                formatProvider: System.Globalization.CultureInfo.InvariantCulture,
+                theme: colors ? TemplateTheme.Code : null,
+                applyThemeWhenOutputIsRedirected: colors));
         });
         return builder;
     }

@@ -10,6 +10,7 @@ using Tasks.Core.Enqueueing;
 using Tasks.Core.Lifecycle;
 using Tasks.Core.Queries;
 using Tasks.Core.Registry;
+using Tasks.Core.Telemetry;
 
 namespace Tasks.Core.Hosting;
 
@@ -59,6 +60,7 @@ public static class TasksCoreExtensions
         });
 
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("postgres", HealthStatus.Unhealthy, ["ready"]);
+        builder.AddTasksTelemetry();
         return builder;
     }
 

@@ -76,12 +76,12 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     public const int CrashAllowance = 3;
 
     /// <summary>
-    /// Takes a task for one attempt. Returns null when the message must be dropped: the task is finished, taken,
-    /// canceled, expired, or unknown (any skip it implies is recorded here). A <c>running</c> task is taken over
+    /// Takes a task for one attempt. Returns no task when the message must be dropped: the task is finished, taken,
+    /// canceled, expired, or unknown; a skip it implies is recorded here and returned as the state it left. A <c>running</c> task is taken over
     /// when the broker redelivered its message (its worker died) or when this same worker retries the message
     /// after an infrastructure failure; the caller makes sure it isn't running the task right now.
     /// </summary>
-    public async Task<ClaimedTask?> ClaimAsync(Guid id, string worker, bool redelivered, CancellationToken ct)
+    public async Task<(ClaimedTask? Task, SkippedTask? Skipped)> ClaimAsync(Guid id, string worker, bool redelivered, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         await using (var claim = dataSource.CreateCommand(
@@ -103,10 +103,10 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
             await using var reader = await claim.ExecuteReaderAsync(ct);
             if (await reader.ReadAsync(ct))
             {
-                return new ClaimedTask(id, reader.GetString(0), reader.GetString(1), reader.GetString(2),
+                return (new ClaimedTask(id, reader.GetString(0), reader.GetString(1), reader.GetString(2),
                     Attempt: reader.GetInt32(3), MaxAttempts: reader.GetInt32(4), AttemptsBase: reader.GetInt32(5),
                     TimeLimitSeconds: reader.GetInt32(6), BackoffSeconds: reader.GetDouble(7),
-                    DueAt: reader.GetFieldValue<DateTimeOffset>(8), StartedAt: now, Worker: worker);
+                    DueAt: reader.GetFieldValue<DateTimeOffset>(8), StartedAt: now, Worker: worker), null);
             }
         }
 
@@ -122,12 +122,15 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
             WHERE id = $1 AND (
                   (state IN ('pending', 'queued') AND (cancel_requested OR expires_at <= $2))
                OR (state = 'running' AND $3))
+            RETURNING state, name, queue
             """);
         skip.Parameters.Add(new() { Value = id });
         skip.Parameters.Add(new() { Value = now });
         skip.Parameters.Add(new() { Value = redelivered });
-        await skip.ExecuteNonQueryAsync(ct);
-        return null;
+        await using var skipped = await skip.ExecuteReaderAsync(ct);
+        return await skipped.ReadAsync(ct)
+            ? (null, new SkippedTask(id, ByName[skipped.GetString(0)], skipped.GetString(1), skipped.GetString(2)))
+            : (null, null);
     }
 
     /// <summary>Records success inside the handler's own transaction, so it commits with the handler's work.</summary>
@@ -284,7 +287,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         var orphans = new List<TaskToPublish>();
         await using (var select = new NpgsqlCommand(
             """
-            SELECT id, name, queue FROM tasks WHERE state = 'pending' AND updated_at <= $1
+            SELECT id, name, queue, trace_parent FROM tasks WHERE state = 'pending' AND updated_at <= $1
             ORDER BY updated_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
             """, conn, tx))
         {
@@ -292,7 +295,8 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
             select.Parameters.Add(new() { Value = batchSize });
             await using var reader = await select.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
-                orphans.Add(new TaskToPublish(reader.GetGuid(0), reader.GetString(1), reader.GetString(2)));
+                orphans.Add(new TaskToPublish(reader.GetGuid(0), reader.GetString(1), reader.GetString(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3)));
         }
         if (orphans.Count == 0) return 0;
 

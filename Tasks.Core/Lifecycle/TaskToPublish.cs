@@ -1,3 +1,3 @@
 namespace Tasks.Core.Lifecycle;
 
-public sealed record TaskToPublish(Guid Id, string Name, string Queue);
+public sealed record TaskToPublish(Guid Id, string Name, string Queue, string? TraceParent = null);

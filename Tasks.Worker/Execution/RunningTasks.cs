@@ -1,4 +1,7 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Options;
+using Tasks.Core.Telemetry;
 
 namespace Tasks.Worker.Execution;
 
@@ -6,6 +9,13 @@ namespace Tasks.Worker.Execution;
 public sealed class RunningTasks
 {
     private readonly ConcurrentDictionary<Guid, RunningTask> _running = new();
+
+    public RunningTasks(IMeterFactory meters, IOptions<WorkerOptions> options)
+    {
+        var worker = new KeyValuePair<string, object?>("worker", options.Value.ResolvedName);
+        meters.Create(TasksTelemetry.Name).CreateObservableGauge("tasks.running",
+            () => new Measurement<int>(_running.Count, worker), description: "Tasks this worker is running now.");
+    }
 
     public int Count => _running.Count;
 

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Tasks.Core.Data;
 using Tasks.Core.Lifecycle;
 using Tasks.Core.Registry;
+using Tasks.Core.Telemetry;
 
 namespace Tasks.Worker.Execution;
 
@@ -23,7 +24,7 @@ namespace Tasks.Worker.Execution;
 /// </summary>
 public sealed partial class TaskRunner(
     IServiceScopeFactory scopes, TaskStateMachine lifecycle, HandlerCatalog handlers, RunningTasks running,
-    IOptions<WorkerOptions> options, TimeProvider clock, ILogger<TaskRunner> logger)
+    IOptions<WorkerOptions> options, TimeProvider clock, TasksTelemetry telemetry, ILogger<TaskRunner> logger)
 {
     private readonly string _worker = options.Value.ResolvedName;
     private readonly TimeSpan _stopGrace = TimeSpan.FromSeconds(options.Value.StopGraceSeconds);
@@ -36,12 +37,17 @@ public sealed partial class TaskRunner(
             LogDuplicate(logger, taskId);
             return;
         }
-        var task = await lifecycle.ClaimAsync(taskId, _worker, redelivered, shutdown);
+        var (task, skipped) = await lifecycle.ClaimAsync(taskId, _worker, redelivered, shutdown);
         if (task is null)
         {
+            if (skipped is not null) CountSkip(skipped);
             LogDropped(logger, taskId);
             return;
         }
+        telemetry.Started(task.Name, task.Queue, task.StartedAt - task.DueAt);
+        using var activity = TasksTelemetry.Source.StartActivity($"task.run {task.Name}");
+        activity?.SetTag("task.id", task.Id).SetTag("task.name", task.Name).SetTag("task.queue", task.Queue)
+            .SetTag("task.attempt", task.Attempt).SetTag("task.worker", task.Worker);
 
         using var scope = logger.BeginScope(new Dictionary<string, object>
         {
@@ -57,7 +63,9 @@ public sealed partial class TaskRunner(
         var started = Stopwatch.GetTimestamp();
         attempt.StartTimeLimit(task.TimeLimitSeconds > 0 ? TimeSpan.FromSeconds(task.TimeLimitSeconds) : Timeout.InfiniteTimeSpan);
         var outcome = await RunHandlerAsync(task, handler, attempt);
+        telemetry.Ran(task.Name, task.Queue, Stopwatch.GetElapsedTime(started));
         if (outcome is null) return; // succeeded and committed
+        activity?.SetStatus(ActivityStatusCode.Error, outcome.GetType().Name);
         if (attempt.ShuttingDown && !attempt.CancelRequested && !attempt.TimedOut)
         {
             LogRequeued(logger, task.Id);
@@ -87,6 +95,7 @@ public sealed partial class TaskRunner(
                     if (await lifecycle.SucceedAsync(db, task, result, CancellationToken.None))
                     {
                         await tx.CommitAsync(CancellationToken.None);
+                        telemetry.Succeeded(task.Name, task.Queue);
                         LogSucceeded(logger, task.Id);
                         await RunAfterCommitAsync(task, afterCommit);
                     }
@@ -146,17 +155,31 @@ public sealed partial class TaskRunner(
 
     private async Task RecordAsync(ClaimedTask task, TaskOutcome outcome)
     {
-        var recorded = outcome switch
+        var (recorded, count) = outcome switch
         {
-            TaskOutcome.RetryOutcome retry when task.HasAttemptsLeft =>
+            TaskOutcome.RetryOutcome retry when task.HasAttemptsLeft => (
                 await lifecycle.FailAsync(task, retry.Reason, retry.Details, clock.GetUtcNow() + (retry.After ?? Backoff(task)), CancellationToken.None),
-            TaskOutcome.RetryOutcome retry =>
-                await lifecycle.FailAsync(task, retry.Reason, retry.Details, null, CancellationToken.None),
-            TaskOutcome.FailOutcome fail => await lifecycle.FailAsync(task, fail.Reason, fail.Details, null, CancellationToken.None),
-            TaskOutcome.CancelOutcome cancel => await lifecycle.CancelAsync(task, cancel.Reason, CancellationToken.None),
+                (Action<string, string>)telemetry.Retried),
+            TaskOutcome.RetryOutcome retry => (
+                await lifecycle.FailAsync(task, retry.Reason, retry.Details, null, CancellationToken.None), telemetry.Failed),
+            TaskOutcome.FailOutcome fail => (
+                await lifecycle.FailAsync(task, fail.Reason, fail.Details, null, CancellationToken.None), telemetry.Failed),
+            TaskOutcome.CancelOutcome cancel => (
+                await lifecycle.CancelAsync(task, cancel.Reason, CancellationToken.None), telemetry.Canceled),
             _ => throw new UnreachableException($"Unexpected outcome {outcome}."),
         };
-        if (!recorded) LogClaimLost(logger, task.Id);
+        if (recorded) count(task.Name, task.Queue);
+        else LogClaimLost(logger, task.Id);
+    }
+
+    private void CountSkip(SkippedTask skipped)
+    {
+        switch (skipped.State)
+        {
+            case TaskState.Expired: telemetry.Expired(skipped.Name, skipped.Queue); break;
+            case TaskState.Canceled: telemetry.Canceled(skipped.Name, skipped.Queue); break;
+            case TaskState.Failed: telemetry.Failed(skipped.Name, skipped.Queue); break;
+        }
     }
 
     /// <summary>Exponential back-off with full jitter over its upper half: base·2^(n-1)·[0.5, 1), capped at a day.</summary>

@@ -171,6 +171,11 @@ namespace Tasks.Core.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("time_limit_seconds");
 
+                    b.Property<string>("TraceParent")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("trace_parent");
+
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("updated_at");
