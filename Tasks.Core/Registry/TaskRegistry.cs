@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
 namespace Tasks.Core.Registry;
@@ -39,6 +40,18 @@ public sealed class TaskRegistry
     public IReadOnlyList<string> Names { get; }
 
     public bool TryGet(string name, out TaskDefinition definition) => _byName.TryGetValue(name, out definition!);
+
+    /// <summary>The task's args for showing: every field its contract marks [Sensitive] replaced by "***".</summary>
+    public JsonNode? Redacted(string taskName, string argsJson)
+    {
+        var node = JsonNode.Parse(argsJson);
+        if (node is JsonObject obj && _byName.TryGetValue(taskName, out var definition))
+            foreach (var field in definition.SensitiveFields)
+                if (obj.ContainsKey(field) && obj[field] is not null) obj[field] = Redaction;
+        return node;
+    }
+
+    public const string Redaction = "***";
 
     /// <summary>Reads args for a task; on success gives the typed value and its normalised JSON.</summary>
     public static ArgsCheck Check(TaskDefinition definition, JsonElement? args)

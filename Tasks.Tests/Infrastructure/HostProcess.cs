@@ -18,6 +18,7 @@ public sealed class HostProcess : IAsyncDisposable
     }
 
     public int Port { get; }
+    public Uri Address => new($"http://127.0.0.1:{Port}/");
     public int Pid => _process.Id;
     public string Output { get { lock (_output) return _output.ToString(); } }
 
@@ -30,7 +31,7 @@ public sealed class HostProcess : IAsyncDisposable
         info.ArgumentList.Add(dll);
         foreach (var a in args) info.ArgumentList.Add(a);
         foreach (var (k, v) in environment) info.Environment[k] = v;
-        info.Environment["Health__Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
         var host = new HostProcess(new Process { StartInfo = info }, port);
         host._process.OutputDataReceived += (_, e) => host.Append(e.Data);
         host._process.ErrorDataReceived += (_, e) => host.Append(e.Data);
@@ -95,7 +96,7 @@ public sealed class HostProcess : IAsyncDisposable
         throw new InvalidOperationException("Tasks.sln not found above " + AppContext.BaseDirectory);
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

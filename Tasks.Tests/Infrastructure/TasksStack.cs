@@ -48,6 +48,12 @@ public class TasksStack : IAsyncLifetime
         ["Tasks:PublishTimeoutSeconds"] = "3",
     };
 
+    /// <summary>What every host of the stack logs, for tests that check logs.</summary>
+    public CapturedLogs Logs { get; } = new();
+
+    /// <summary>A last word on each host's services (say, an in-memory trace exporter).</summary>
+    protected virtual void ConfigureHost(WebApplicationBuilder builder) { }
+
     protected virtual bool StartWorker => true;
     protected virtual bool StartScheduler => true;
 
@@ -112,7 +118,9 @@ public class TasksStack : IAsyncLifetime
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-        builder.Logging.AddFilter((category, level) => level >= LogLevel.Warning);
+        builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>((category, level) => level >= LogLevel.Warning);
+        builder.Logging.AddProvider(Logs.ForHost());
+        ConfigureHost(builder);
         return builder;
     }
 

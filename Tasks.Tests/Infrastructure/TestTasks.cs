@@ -27,6 +27,10 @@ public sealed record ContextArgs(int HoldMilliseconds);
 [TaskContract("test.stubborn", MaxAttempts = 1, TimeLimitSeconds = 1)]
 public sealed record StubbornArgs(int Seconds);
 
+/// <summary>Carries a secret; logs a line of its own while it runs.</summary>
+[TaskContract("test.secret", MaxAttempts = 1)]
+public sealed record SecretArgs(string User, [property: Sensitive] string Password);
+
 public static class TestObservations
 {
     public static readonly ConcurrentQueue<(string Marker, int Step, string StateAtCallback)> AfterCommit = new();
@@ -41,7 +45,8 @@ public static class TestHandlerRegistration
         .AddTaskHandler<AfterCommitArgs, AfterCommitHandler>()
         .AddTaskHandler<DbWriteArgs, DbWriteHandler>()
         .AddTaskHandler<ContextArgs, ContextHandler>()
-        .AddTaskHandler<StubbornArgs, StubbornHandler>();
+        .AddTaskHandler<StubbornArgs, StubbornHandler>()
+        .AddTaskHandler<SecretArgs, SecretHandler>();
 }
 
 public sealed class AfterCommitHandler(NpgsqlDataSource dataSource) : ITaskHandler<AfterCommitArgs>
@@ -99,4 +104,16 @@ public sealed class StubbornHandler : ITaskHandler<StubbornArgs>
         await Task.Delay(TimeSpan.FromSeconds(args.Seconds), CancellationToken.None);
         return TaskOutcome.Succeeded();
     }
+}
+
+public sealed partial class SecretHandler(Microsoft.Extensions.Logging.ILogger<SecretHandler> logger) : ITaskHandler<SecretArgs>
+{
+    public Task<TaskOutcome> RunAsync(SecretArgs args, TaskContext context)
+    {
+        LogSigningIn(logger, args.User);
+        return Task.FromResult(TaskOutcome.Succeeded(new { user = args.User }));
+    }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(Microsoft.Extensions.Logging.LogLevel.Information, "Signing in {User}")]
+    private static partial void LogSigningIn(Microsoft.Extensions.Logging.ILogger logger, string user);
 }

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Tasks.Core.Entities;
 using Tasks.Core.Lifecycle;
 using Tasks.Core.Queries;
+using Tasks.Core.Registry;
 
 namespace Tasks.Web.Apis;
 
@@ -12,8 +13,8 @@ public sealed record TaskResource(
     DateTimeOffset EnqueuedAt, DateTimeOffset? ScheduledFor, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt,
     DateTimeOffset? ExpiresAt, int TimeLimitSeconds, bool CancelRequested, string? Worker, string? ScheduleName, string? IdempotencyKey)
 {
-    public static TaskResource From(TaskRecord t) => new(
-        t.Id, t.Name, t.Queue, TaskStateMachine.NameOf(t.State), JsonNode.Parse(t.Args), t.Result is null ? null : JsonNode.Parse(t.Result),
+    public static TaskResource From(TaskRecord t, TaskRegistry registry) => new(
+        t.Id, t.Name, t.Queue, TaskStateMachine.NameOf(t.State), registry.Redacted(t.Name, t.Args), t.Result is null ? null : JsonNode.Parse(t.Result),
         t.Error, t.ErrorDetails, t.Attempts, t.MaxAttempts, new ProgressResource(t.ProgressCurrent, t.ProgressTotal, t.ProgressMessage),
         t.EnqueuedAt, t.ScheduledFor, t.StartedAt, t.FinishedAt, t.ExpiresAt, t.TimeLimitSeconds, t.CancelRequested,
         t.Worker, t.ScheduleName, t.IdempotencyKey);

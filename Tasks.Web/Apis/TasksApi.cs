@@ -4,6 +4,8 @@ using Microsoft.Extensions.Options;
 using Tasks.Core.Enqueueing;
 using Tasks.Core.Lifecycle;
 using Tasks.Core.Queries;
+using Tasks.Core.Registry;
+using Tasks.Core.Telemetry;
 using Tasks.Web.Auth;
 
 namespace Tasks.Web.Apis;
@@ -23,7 +25,7 @@ public static class TasksApi
     }
 
     public static async Task<Results<Accepted<TaskResource>, ProblemHttpResult>> EnqueueTask(
-        HttpRequest request, TaskEnqueuer enqueuer, IOptions<ApiOptions> options, TimeProvider clock, CancellationToken ct)
+        HttpRequest request, TaskEnqueuer enqueuer, TaskRegistry registry, IOptions<ApiOptions> options, TimeProvider clock, CancellationToken ct)
     {
         var (body, problem) = await JsonBody.ReadAsync<EnqueueBody>(request, options.Value.MaxBodyBytes, ct);
         if (problem is not null) return problem;
@@ -34,11 +36,11 @@ public static class TasksApi
         var result = await enqueuer.EnqueueAsync([enqueue], "", ct);
         if (!result.IsValid) return ValidationProblem(result.Errors);
         var task = result.Tasks[0];
-        return TypedResults.Accepted($"/api/v1/tasks/{task.Id}", TaskResource.From(task));
+        return TypedResults.Accepted($"/api/v1/tasks/{task.Id}", TaskResource.From(task, registry));
     }
 
     public static async Task<Results<Accepted<TaskBatchResult>, ProblemHttpResult>> EnqueueBatch(
-        HttpRequest request, TaskEnqueuer enqueuer, IOptions<ApiOptions> options, TimeProvider clock, CancellationToken ct)
+        HttpRequest request, TaskEnqueuer enqueuer, TaskRegistry registry, IOptions<ApiOptions> options, TimeProvider clock, CancellationToken ct)
     {
         var (body, problem) = await JsonBody.ReadAsync<BatchBody>(request, options.Value.MaxBodyBytes, ct);
         if (problem is not null) return problem;
@@ -53,11 +55,11 @@ public static class TasksApi
         if (errors.Count > 0) return ValidationProblem(errors);
         var result = await enqueuer.EnqueueAsync(requests, "tasks[{0}].", ct);
         if (!result.IsValid) return ValidationProblem(result.Errors);
-        return TypedResults.Accepted("/api/v1/tasks", new TaskBatchResult([.. result.Tasks.Select(TaskResource.From)]));
+        return TypedResults.Accepted("/api/v1/tasks", new TaskBatchResult([.. result.Tasks.Select(t => TaskResource.From(t, registry))]));
     }
 
-    public static async Task<Results<Ok<TaskResource>, ProblemHttpResult>> GetTask(Guid id, TaskQueries queries, CancellationToken ct) =>
-        await queries.GetAsync(id, ct) is { } task ? TypedResults.Ok(TaskResource.From(task)) : NotFound(id);
+    public static async Task<Results<Ok<TaskResource>, ProblemHttpResult>> GetTask(Guid id, TaskQueries queries, TaskRegistry registry, CancellationToken ct) =>
+        await queries.GetAsync(id, ct) is { } task ? TypedResults.Ok(TaskResource.From(task, registry)) : NotFound(id);
 
     public static async Task<Results<Ok<TaskPage>, ProblemHttpResult>> ListTasks(
         TaskQueries queries, [FromQuery] string? state, [FromQuery] string? name, [FromQuery] string? queue,
@@ -86,17 +88,19 @@ public static class TasksApi
     }
 
     public static async Task<Results<Accepted<TaskResource>, ProblemHttpResult>> CancelTask(
-        Guid id, TaskStateMachine lifecycle, TaskQueries queries, CancellationToken ct)
+        Guid id, TaskStateMachine lifecycle, TaskQueries queries, TaskRegistry registry, TasksTelemetry telemetry, CancellationToken ct)
     {
         var (accepted, state) = await lifecycle.RequestCancelAsync(id, ct);
         if (state is null) return NotFound(id);
         if (!accepted)
             return Conflict(id, $"Task {id} is {TaskStateMachine.NameOf(state.Value)}; only pending, scheduled, queued or running tasks can be canceled.");
-        return TypedResults.Accepted($"/api/v1/tasks/{id}", TaskResource.From((await queries.GetAsync(id, ct))!));
+        var task = (await queries.GetAsync(id, ct))!;
+        if (state == TaskState.Canceled) telemetry.Canceled(task.Name, task.Queue);
+        return TypedResults.Accepted($"/api/v1/tasks/{id}", TaskResource.From(task, registry));
     }
 
     public static async Task<Results<Accepted<TaskResource>, ProblemHttpResult>> RetryTask(
-        Guid id, TaskStateMachine lifecycle, TaskQueries queries, TaskEnqueuer enqueuer, CancellationToken ct)
+        Guid id, TaskStateMachine lifecycle, TaskQueries queries, TaskEnqueuer enqueuer, TaskRegistry registry, CancellationToken ct)
     {
         if (!await lifecycle.RetryByHandAsync(id, ct))
         {
@@ -106,7 +110,7 @@ public static class TasksApi
         }
         var task = (await queries.GetAsync(id, ct))!;
         await enqueuer.PublishAsync([task], ct);
-        return TypedResults.Accepted($"/api/v1/tasks/{id}", TaskResource.From((await queries.GetAsync(id, ct))!));
+        return TypedResults.Accepted($"/api/v1/tasks/{id}", TaskResource.From((await queries.GetAsync(id, ct))!, registry));
     }
 
     private static ProblemHttpResult ValidationProblem(IReadOnlyDictionary<string, string[]> errors) =>

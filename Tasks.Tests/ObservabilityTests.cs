@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Trace;
+using Tasks.Tests.Infrastructure;
+
+namespace Tasks.Tests;
+
+public sealed class ObservabilityTests(ObservabilityTests.Stack stack) : IClassFixture<ObservabilityTests.Stack>
+{
+    /// <summary>Every span the stack's hosts finish, through OpenTelemetry's in-memory exporter.</summary>
+    public sealed class Stack : TasksStack
+    {
+        public SpanList Spans { get; } = new();
+
+        protected override void ConfigureHost(WebApplicationBuilder builder) =>
+            builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(Spans));
+    }
+
+    [Fact]
+    public async Task One_trace_spans_the_request_the_publish_the_consume_the_handler_and_its_queries()
+    {
+        var task = await stack.Http.EnqueueAsync(new { name = "test.dbwrite", args = new { trackedId = Guid.NewGuid(), sqlId = Guid.NewGuid() } });
+        await stack.Http.WaitForStateAsync(task.Id, "succeeded");
+
+        Activity? run = null;
+        for (var i = 0; i < 50 && run is null; i++, await Task.Delay(100))
+            run = stack.Spans.Snapshot().FirstOrDefault(s => s.OperationName.StartsWith("task.run", StringComparison.Ordinal) && Equals(s.GetTagItem("task.id"), task.Id));
+        Assert.NotNull(run);
+        Assert.Equal("test.dbwrite", run.GetTagItem("task.name"));
+        var trace = stack.Spans.Snapshot().Where(s => s.TraceId == run.TraceId).ToList();
+
+        Assert.Contains(trace, s => s.Source.Name == "Microsoft.AspNetCore" && s.Kind == ActivityKind.Server);
+        Assert.Contains(trace, s => s.Source.Name == "MassTransit" && s.Kind == ActivityKind.Producer);
+        Assert.Contains(trace, s => s.Source.Name == "MassTransit" && s.Kind == ActivityKind.Consumer);
+        Assert.Contains(trace, s => s.Source.Name == "Npgsql" && s.ParentSpanId == run.SpanId); // the handler's own queries
+        Assert.Contains(trace, s => s.Source.Name == "Npgsql" && s.Kind == ActivityKind.Client && s.StartTimeUtc < run.StartTimeUtc); // the enqueue's insert
+    }
+
+    [Fact]
+    public async Task Log_lines_inside_a_task_carry_the_task_properties()
+    {
+        var task = await stack.Http.EnqueueAsync(new { name = "test.secret", args = new { user = "ada", password = "pw-not-to-be-seen" } });
+        await stack.Http.WaitForStateAsync(task.Id, "succeeded");
+
+        var line = Assert.Single(stack.Logs.Events, e => e.Message == "Signing in ada");
+        Assert.Equal(task.Id, line.Values["TaskId"]);
+        Assert.Equal("test.secret", line.Values["TaskName"]);
+        Assert.Equal(1, line.Values["Attempt"]);
+        Assert.Equal("default", line.Values["Queue"]);
+        Assert.StartsWith("worker@", (string)line.Values["Worker"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_sensitive_field_never_appears_in_API_responses_or_logs()
+    {
+        const string secret = "s3cr3t-value-8d1f";
+        using var post = await stack.Http.PostJsonAsync("/api/v1/tasks", new { name = "test.secret", args = new { user = "bob", password = secret } });
+        var posted = await post.Content.ReadAsStringAsync();
+        var id = JsonDocument.Parse(posted).RootElement.GetProperty("id").GetGuid();
+        var done = await stack.Http.WaitForStateAsync(id, "succeeded");
+
+        Assert.Equal("***", done.Args.GetProperty("password").GetString());
+        Assert.Equal("bob", done.Args.GetProperty("user").GetString());
+        Assert.DoesNotContain(secret, posted);
+        Assert.DoesNotContain(secret, await stack.Http.GetStringAsync($"/api/v1/tasks/{id}"));
+        Assert.DoesNotContain(secret, await stack.Http.GetStringAsync("/api/v1/tasks?name=test.secret"));
+        Assert.DoesNotContain(stack.Logs.Events, e => e.Message.Contains(secret, StringComparison.Ordinal)
+            || e.Values.Values.Any(v => v?.ToString()?.Contains(secret, StringComparison.Ordinal) == true));
+        // It is kept, only never shown: the worker got the real value.
+        Assert.Equal(1, await stack.CountAsync("tasks WHERE id = $1 AND args->>'password' = $2", id, secret));
+    }
+
+    /// <summary>The in-memory exporter wants an ICollection; several hosts export into it at once.</summary>
+    public sealed class SpanList : System.Collections.ObjectModel.Collection<Activity>
+    {
+        private readonly Lock _lock = new();
+
+        protected override void InsertItem(int index, Activity item) { lock (_lock) base.InsertItem(index, item); }
+
+        public List<Activity> Snapshot() { lock (_lock) return [.. Items]; }
+    }
+}

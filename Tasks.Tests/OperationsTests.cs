@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Tasks.Tests.Infrastructure;
+
+namespace Tasks.Tests;
+
+/// <summary>
+/// The hosts as operators run them, each its own process: what they log, what they expose to Prometheus, and how
+/// their readiness follows the broker.
+/// </summary>
+public sealed class OperationsTests(OperationsTests.Stack stack) : IClassFixture<OperationsTests.Stack>
+{
+    public sealed class Stack : TasksStack
+    {
+        protected override bool StartWorker => false;
+        protected override bool StartScheduler => false;
+
+        public Dictionary<string, string> Environment()
+        {
+            var env = ProcessEnvironment(0);
+            env["RabbitMq__ManagementUrl"] = Servers.Management.ToString();
+            return env;
+        }
+    }
+
+    [Fact]
+    public async Task A_real_Prometheus_scrapes_the_three_hosts_and_sees_the_task_metrics_move()
+    {
+        const string prometheusBinary = "/usr/bin/prometheus";
+        Assert.True(File.Exists(prometheusBinary), "Prometheus is not installed: ./dev test installs the Debian 'prometheus' package.");
+        var queue = "prom-" + Guid.NewGuid().ToString("N")[..8];
+        var env = stack.Environment();
+        await using var web = await HostProcess.StartAsync("Tasks.Web", env);
+        await using var worker = await HostProcess.StartAsync("Tasks.Worker", env, "--queues", queue);
+        await using var scheduler = await HostProcess.StartAsync("Tasks.Scheduler", env);
+        await using var prometheus = await Prometheus.StartAsync(prometheusBinary, web.Port, worker.Port, scheduler.Port);
+
+        Assert.Equal(0, await prometheus.QueryAsync($"sum(tasks_succeeded_total{{task_queue=\"{queue}\"}}) or vector(0)"));
+
+        using var http = new HttpClient { BaseAddress = web.Address };
+        http.DefaultRequestHeaders.Authorization = stack.Http.DefaultRequestHeaders.Authorization;
+        var ids = new List<Guid>();
+        for (var i = 0; i < 5; i++) ids.Add((await http.EnqueueAsync(new { name = "demo.echo", args = new { }, queue })).Id);
+        var failing = await http.EnqueueAsync(new { name = "demo.fail", args = new { message = "x" }, queue, maxAttempts = 1 });
+        foreach (var id in ids) await http.WaitForStateAsync(id, "succeeded");
+        await http.WaitForStateAsync(failing.Id, "failed");
+
+        await prometheus.WaitForAsync($"sum(tasks_succeeded_total{{task_queue=\"{queue}\"}})", v => v == 5);
+        await prometheus.WaitForAsync($"sum(tasks_enqueued_total{{task_queue=\"{queue}\"}})", v => v == 6);
+        await prometheus.WaitForAsync($"sum(tasks_failed_total{{task_queue=\"{queue}\"}})", v => v == 1);
+        await prometheus.WaitForAsync($"sum(tasks_run_duration_seconds_count{{task_queue=\"{queue}\"}})", v => v == 6);
+        await prometheus.WaitForAsync($"count(tasks_queue_wait_seconds_bucket{{task_queue=\"{queue}\",task_name=\"demo.echo\"}})", v => v >= 10);
+        await prometheus.WaitForAsync("count(tasks_outbox_backlog)", v => v >= 1);
+        await prometheus.WaitForAsync("count(tasks_running)", v => v >= 1);
+    }
+
+    [Fact]
+    public async Task Json_logs_parse_and_lines_inside_a_task_carry_the_task_and_its_trace()
+    {
+        var queue = "json-" + Guid.NewGuid().ToString("N")[..8];
+        var env = stack.Environment();
+        env["Logging__Format"] = "json";
+        await using var worker = await HostProcess.StartAsync("Tasks.Worker", env, "--queues", queue);
+        var task = await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { message = "json" }, queue });
+        await stack.Http.WaitForStateAsync(task.Id, "succeeded");
+        await Task.Delay(300);
+
+        var events = worker.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var inTask = events.Where(e => e.TryGetProperty("TaskId", out var id) && id.GetString() == task.Id.ToString()).ToList();
+        Assert.NotEmpty(inTask);
+        Assert.All(inTask, e =>
+        {
+            Assert.Equal("demo.echo", e.GetProperty("TaskName").GetString());
+            Assert.Equal(1, e.GetProperty("Attempt").GetInt32());
+            Assert.Equal(queue, e.GetProperty("Queue").GetString());
+            Assert.StartsWith("worker@", e.GetProperty("Worker").GetString(), StringComparison.Ordinal);
+            Assert.Matches("^[0-9a-f]{32}$", e.GetProperty("@tr").GetString());
+        });
+    }
+
+    [Fact]
+    public async Task Text_logs_have_no_colour_codes_when_redirected_and_name_the_task()
+    {
+        var queue = "text-" + Guid.NewGuid().ToString("N")[..8];
+        await using var worker = await HostProcess.StartAsync("Tasks.Worker", stack.Environment(), "--queues", queue);
+        var task = await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { }, queue });
+        await stack.Http.WaitForStateAsync(task.Id, "succeeded");
+        await Task.Delay(300);
+
+        Assert.DoesNotContain('\u001b', worker.Output);
+        Assert.Contains($"[task {task.Id} demo.echo #1 on {queue}]", worker.Output);
+    }
+
+    [Fact]
+    public async Task Readiness_turns_unhealthy_when_the_broker_goes_and_healthy_when_it_returns()
+    {
+        await using var proxy = new TcpProxy(stack.Rabbit.Port);
+        var env = stack.Environment();
+        env["ConnectionStrings__RabbitMq"] = new UriBuilder(stack.Rabbit) { Port = proxy.Port }.Uri.ToString();
+        await using var worker = await HostProcess.StartAsync("Tasks.Worker", env);
+        using var http = new HttpClient { BaseAddress = worker.Address };
+
+        proxy.Stop();
+        var down = await WaitForReadinessAsync(http, HttpStatusCode.ServiceUnavailable);
+        Assert.NotEqual("Healthy", down.GetProperty("checks").GetProperty("masstransit-bus").GetProperty("status").GetString());
+        Assert.Equal("Healthy", down.GetProperty("checks").GetProperty("postgres").GetProperty("status").GetString());
+
+        proxy.Start();
+        var up = await WaitForReadinessAsync(http, HttpStatusCode.OK);
+        Assert.Equal("Healthy", up.GetProperty("status").GetString());
+    }
+
+    private static async Task<JsonElement> WaitForReadinessAsync(HttpClient http, HttpStatusCode expected)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            using var response = await http.GetAsync("/health/ready");
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            if (response.StatusCode == expected) return body;
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(90), $"readiness stayed {(int)response.StatusCode}: {body}");
+            await Task.Delay(250);
+        }
+    }
+}
