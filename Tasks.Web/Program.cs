@@ -3,6 +3,7 @@ using Tasks.Core.Hosting;
 using Tasks.Web;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.UsePort("Web:Port", defaultPort: 5080);
 builder.AddTasksLogging();
 builder.AddTasksWeb();
 var app = builder.Build();

@@ -7,14 +7,15 @@ namespace Tasks.Core.Hosting;
 public static class HostExtensions
 {
     /// <summary>
-    /// Worker and scheduler serve only health and metrics, on a small port of their own: <c>Health:Port</c>
-    /// (env <c>Health__Port</c>), unless <c>Urls</c> is set explicitly.
+    /// Listens on <c>http://0.0.0.0:{port}</c>, the port read from <paramref name="portSetting"/> (default
+    /// <paramref name="defaultPort"/>), unless <c>Urls</c> / <c>ASPNETCORE_URLS</c> says otherwise. The web app
+    /// uses <c>Web:Port</c>; worker and scheduler serve only health and metrics, on <c>Health:Port</c>.
     /// </summary>
-    public static WebApplicationBuilder UseHealthPort(this WebApplicationBuilder builder, int defaultPort)
+    public static WebApplicationBuilder UsePort(this WebApplicationBuilder builder, string portSetting, int defaultPort)
     {
-        if (string.IsNullOrEmpty(builder.Configuration["Urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+        if (string.IsNullOrEmpty(builder.Configuration["Urls"]))
         {
-            var port = builder.Configuration.GetValue("Health:Port", defaultPort);
+            var port = builder.Configuration.GetValue(portSetting, defaultPort);
             builder.WebHost.UseUrls($"http://0.0.0.0:{port}");
         }
         return builder;
