@@ -13,7 +13,7 @@ public sealed partial class CancelWatcher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(options.Value.CancelPollMilliseconds), clock);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        while (await WaitAsync(timer, stoppingToken))
         {
             var ids = running.Ids;
             if (ids.Count == 0) continue;
@@ -26,6 +26,18 @@ public sealed partial class CancelWatcher(
             {
                 LogPollFailed(logger, e);
             }
+        }
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false; // stopping
         }
     }
 

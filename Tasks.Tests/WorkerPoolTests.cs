@@ -1,0 +1,58 @@
+using Tasks.Tests.Infrastructure;
+
+namespace Tasks.Tests;
+
+public sealed class WorkerPoolTests(TasksStack stack) : IClassFixture<TasksStack>
+{
+    [Fact]
+    public async Task Two_workers_on_the_same_queue_share_the_work()
+    {
+        var settings = new Dictionary<string, string?> { ["Worker:Name"] = "second-worker" };
+        await using var second = await stack.StartWorkerAsync(settings);
+        try
+        {
+            await ShareAsync();
+        }
+        finally
+        {
+            await second.StopAsync(TestContext.Current.CancellationToken);
+        }
+    }
+
+    private async Task ShareAsync()
+    {
+        var tasks = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ =>
+            stack.Http.EnqueueAsync(new { name = "test.context", args = new { holdMilliseconds = 200 } })));
+        var done = await Task.WhenAll(tasks.Select(t => stack.Http.WaitForStateAsync(t.Id, "succeeded")));
+
+        var workers = done.GroupBy(t => t.Worker).ToDictionary(g => g.Key!, g => g.Count());
+        Assert.Equal(2, workers.Count);
+        Assert.Contains("second-worker", workers.Keys);
+        Assert.All(done, t => Assert.Equal(1, t.Attempts));
+    }
+
+    [Fact]
+    public async Task Cleanup_deletes_finished_tasks_older_than_the_retention_and_keeps_the_rest()
+    {
+        var old = Guid.CreateVersion7();
+        var recent = Guid.CreateVersion7();
+        var unfinished = Guid.CreateVersion7();
+        const string insert = """
+            INSERT INTO tasks (id, name, queue, state, args, attempts, max_attempts, attempts_base, time_limit_seconds,
+                               backoff_seconds, enqueued_at, updated_at, finished_at, cancel_requested)
+            VALUES ($1, 'demo.echo', 'default', $2, '{}', 1, 1, 0, 30, 1, now() - $3::interval, now(),
+                    CASE WHEN $2 = 'scheduled' THEN NULL ELSE now() - $3::interval END, false)
+            """;
+        await stack.ExecuteAsync(insert, old, "succeeded", "40 days");
+        await stack.ExecuteAsync(insert, recent, "failed", "2 days");
+        await stack.ExecuteAsync(insert, unfinished, "scheduled", "40 days");
+
+        var cleanup = await stack.Http.EnqueueAsync(new { name = "tasks.cleanup", args = new { retentionDays = 30 } });
+        var done = await stack.Http.WaitForStateAsync(cleanup.Id, "succeeded");
+
+        Assert.True(done.Result!.Value.GetProperty("deleted").GetInt32() >= 1);
+        Assert.Equal(0, await stack.CountAsync("tasks WHERE id = $1", old));
+        Assert.Equal(1, await stack.CountAsync("tasks WHERE id = $1", recent));
+        Assert.Equal(1, await stack.CountAsync("tasks WHERE id = $1", unfinished));
+    }
+}
