@@ -74,6 +74,43 @@ public sealed class ExecutionTests(TasksStack stack) : IClassFixture<TasksStack>
     }
 
     [Fact]
+    public async Task Canceled_queued_task_is_dropped_when_its_message_arrives()
+    {
+        var queue = "parked-" + Guid.NewGuid().ToString("N")[..8]; // nobody consumes it yet
+        var task = await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { }, queue });
+        Assert.Equal("queued", task.State);
+        using var cancel = await stack.Http.PostAsync($"/api/v1/tasks/{task.Id}/cancel", null);
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+
+        await using var worker = await stack.StartWorkerAsync(new() { ["Worker:Queues"] = queue, ["Worker:Concurrency"] = "1" });
+        // The queue is FIFO and the worker takes one at a time: once a later task is done, the canceled one's
+        // message has been consumed.
+        var marker = await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { }, queue });
+        await stack.Http.WaitForStateAsync(marker.Id, "succeeded");
+        await worker.StopAsync(TestContext.Current.CancellationToken);
+
+        var after = await stack.Http.GetTaskAsync(task.Id);
+        Assert.Equal("canceled", after.State);
+        Assert.Equal(0, after.Attempts);
+    }
+
+    [Fact]
+    public async Task Task_past_its_expiry_is_skipped_and_recorded_expired()
+    {
+        var queue = "parked-" + Guid.NewGuid().ToString("N")[..8];
+        var task = await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { }, queue, expiresAt = DateTimeOffset.UtcNow.AddSeconds(1) });
+        await Task.Delay(1500);
+
+        await using var worker = await stack.StartWorkerAsync(new() { ["Worker:Queues"] = queue });
+        var expired = await stack.Http.WaitForStateAsync(task.Id, "expired");
+        await worker.StopAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(0, expired.Attempts);
+        Assert.Null(expired.StartedAt);
+        Assert.NotNull(expired.FinishedAt);
+    }
+
+    [Fact]
     public async Task Canceling_a_running_task_fires_its_token_and_it_ends_canceled()
     {
         var task = await stack.Http.EnqueueAsync(new { name = "demo.sleep", args = new { seconds = 60 } });
