@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Tasks.Core.Auth;
 
 namespace Tasks.Core.Data;
@@ -10,18 +11,22 @@ namespace Tasks.Core.Data;
 /// migrations and stores the bootstrap API key (<c>Auth:BootstrapApiKey</c>) when one is configured.
 /// Hosts never migrate at start-up, so several of them starting at once can't race on the schema.
 /// </summary>
-public static class TasksDatabase
+public static partial class TasksDatabase
 {
     public static async Task MigrateAsync(IServiceProvider services, CancellationToken ct)
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<TasksDbContext>();
         await db.Database.MigrateAsync(ct);
-        var applied = await db.Database.GetAppliedMigrationsAsync(ct);
-        Console.WriteLine($"Database migrated: {applied.Count()} migration(s) applied, latest {applied.LastOrDefault()}.");
+        var applied = (await db.Database.GetAppliedMigrationsAsync(ct)).ToList();
+        var logger = scope.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TasksDatabase));
+        LogMigrated(logger, applied.Count, applied.LastOrDefault());
 
         var key = scope.ServiceProvider.GetRequiredService<IConfiguration>()["Auth:BootstrapApiKey"];
         if (!string.IsNullOrEmpty(key))
             await ApiKeys.UpsertAsync(db, "bootstrap", key, scope.ServiceProvider.GetRequiredService<TimeProvider>(), ct);
     }
+
+    [LoggerMessage(LogLevel.Information, "Database migrated: {Count} migration(s) applied, latest {Latest}")]
+    private static partial void LogMigrated(ILogger logger, int count, string? latest);
 }
