@@ -19,6 +19,7 @@ public static class TelemetryExtensions
     public static IHostApplicationBuilder AddTasksTelemetry(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<TasksTelemetry>();
+        builder.Services.AddStatsDExporter();
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r =>
             {
