@@ -112,6 +112,26 @@ public sealed class OperationsTests(OperationsTests.Stack stack) : IClassFixture
         Assert.Equal("Healthy", up.GetProperty("status").GetString());
     }
 
+    [Fact]
+    public async Task Worker_started_before_the_database_waits_for_it_then_works()
+    {
+        var pgPort = new Npgsql.NpgsqlConnectionStringBuilder(stack.Postgres).Port;
+        await using var proxy = new TcpProxy(pgPort);
+        proxy.Stop();
+        var queue = "late-db-" + Guid.NewGuid().ToString("N")[..8];
+        var env = stack.Environment();
+        env["ConnectionStrings__Tasks"] = new Npgsql.NpgsqlConnectionStringBuilder(stack.Postgres) { Port = proxy.Port }.ConnectionString;
+        await using var worker = await HostProcess.StartAsync("Tasks.Worker", env, waitReady: false, "--queues", queue);
+
+        for (var i = 0; i < 100 && !worker.Output.Contains("Waiting for PostgreSQL", StringComparison.Ordinal); i++) await Task.Delay(100);
+        Assert.Contains("Waiting for PostgreSQL", worker.Output);
+
+        proxy.Start();
+        await worker.WaitReadyAsync();
+        var task = await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { }, queue });
+        await stack.Http.WaitForStateAsync(task.Id, "succeeded");
+    }
+
     private static async Task<JsonElement> WaitForReadinessAsync(HttpClient http, HttpStatusCode expected)
     {
         var clock = Stopwatch.StartNew();

@@ -22,7 +22,10 @@ public sealed class HostProcess : IAsyncDisposable
     public int Pid => _process.Id;
     public string Output { get { lock (_output) return _output.ToString(); } }
 
-    public static async Task<HostProcess> StartAsync(string project, IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static Task<HostProcess> StartAsync(string project, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        StartAsync(project, environment, waitReady: true, args);
+
+    public static async Task<HostProcess> StartAsync(string project, IReadOnlyDictionary<string, string> environment, bool waitReady, params string[] args)
     {
         var port = FreePort();
         var dll = Path.Combine(RepositoryRoot(), project, "bin", Configuration, "net10.0", project + ".dll");
@@ -38,7 +41,7 @@ public sealed class HostProcess : IAsyncDisposable
         host._process.Start();
         host._process.BeginOutputReadLine();
         host._process.BeginErrorReadLine();
-        await host.WaitReadyAsync();
+        if (waitReady) await host.WaitReadyAsync();
         return host;
     }
 
@@ -48,7 +51,7 @@ public sealed class HostProcess : IAsyncDisposable
         lock (_output) _output.AppendLine(line);
     }
 
-    private async Task WaitReadyAsync()
+    public async Task WaitReadyAsync()
     {
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}/"), Timeout = TimeSpan.FromSeconds(2) };
         var clock = Stopwatch.StartNew();
