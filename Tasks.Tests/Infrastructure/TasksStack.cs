@@ -118,7 +118,9 @@ public class TasksStack : IAsyncLifetime
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-        builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>((category, level) => level >= LogLevel.Warning);
+        // Warnings and errors on the console, except EF's report of the missing history table on a first migration.
+        builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>((category, level) =>
+            level >= LogLevel.Warning && category != "Microsoft.EntityFrameworkCore.Database.Command");
         builder.Logging.AddProvider(Logs.ForHost());
         ConfigureHost(builder);
         return builder;
