@@ -27,6 +27,18 @@ public sealed class EnqueueApiTests(TasksStack stack) : IClassFixture<TasksStack
     }
 
     [Fact]
+    public async Task Counts_by_state_list_every_state_and_include_finished_tasks()
+    {
+        var task = await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { message = "count me" } });
+        await stack.Http.WaitForStateAsync(task.Id, "succeeded");
+
+        var counts = (await stack.Http.GetFromJsonAsync<Dictionary<string, int>>("/api/v1/tasks/counts", ApiExtensions.Json))!;
+
+        Assert.Equal(["pending", "scheduled", "queued", "running", "succeeded", "failed", "canceled", "expired"], counts.Keys);
+        Assert.True(counts["succeeded"] >= 1, $"succeeded: {counts["succeeded"]}");
+    }
+
+    [Fact]
     public async Task Same_idempotency_key_twice_gives_the_first_task()
     {
         var key = "order-" + Guid.NewGuid();

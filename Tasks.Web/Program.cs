@@ -23,6 +23,3 @@ if (migrate)
 
 app.MapTasksWeb();
 app.Run();
-
-/// <summary>Visible to the tests' host factory.</summary>
-public partial class Program;

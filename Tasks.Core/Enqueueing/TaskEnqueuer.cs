@@ -31,7 +31,8 @@ public sealed partial class TaskEnqueuer(
         var (records, errors) = Prepare(requests, errorPrefix);
         if (errors.Count > 0) return new EnqueueResult([], errors);
 
-        var (stored, fresh) = await StoreAsync(records, ct);
+        var requestedIds = requests.Where(r => r.Id is not null).Select(r => r.Id!.Value).ToHashSet();
+        var (stored, fresh) = await StoreAsync(records, requestedIds, ct);
         await PublishAsync(fresh.Where(t => t.State == TaskState.Pending).ToList(), ct);
         return new EnqueueResult(stored, errors);
     }
@@ -59,15 +60,21 @@ public sealed partial class TaskEnqueuer(
         }
     }
 
-    private async Task<(List<TaskRecord> All, List<TaskRecord> Fresh)> StoreAsync(List<TaskRecord> records, CancellationToken ct)
+    private async Task<(List<TaskRecord> All, List<TaskRecord> Fresh)> StoreAsync(
+        List<TaskRecord> records, HashSet<Guid> requestedIds, CancellationToken ct)
     {
+        // Only a caller-given id or an idempotency key can name an existing task; a fresh UUIDv7 can't, so the
+        // common enqueue skips the look-up (one round trip fewer). A race on either still ends in the retry below.
+        var canRepeat = records.Exists(r => r.IdempotencyKey is not null) || requestedIds.Count > 0;
         for (var round = 0; ; round++)
         {
             var ids = records.Select(r => r.Id).ToList();
             var keys = records.Where(r => r.IdempotencyKey is not null).Select(r => r.IdempotencyKey!).ToList();
-            var found = await db.Tasks.AsNoTracking()
-                .Where(t => ids.Contains(t.Id) || (t.IdempotencyKey != null && keys.Contains(t.IdempotencyKey)))
-                .ToListAsync(ct);
+            var found = canRepeat || round > 0
+                ? await db.Tasks.AsNoTracking()
+                    .Where(t => ids.Contains(t.Id) || (t.IdempotencyKey != null && keys.Contains(t.IdempotencyKey)))
+                    .ToListAsync(ct)
+                : [];
             var byId = found.ToDictionary(t => t.Id);
             var byKey = found.Where(t => t.IdempotencyKey is not null).ToDictionary(t => t.IdempotencyKey!, StringComparer.Ordinal);
 

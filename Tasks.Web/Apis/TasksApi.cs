@@ -16,6 +16,7 @@ public static class TasksApi
     {
         var api = app.MapGroup("/api/v1/tasks");
         api.MapGet("/", ListTasks);
+        api.MapGet("/counts", CountTasks);
         api.MapGet("/{id:guid}", GetTask);
         api.MapPost("/", EnqueueTask).AddEndpointFilter<ApiKeyFilter>();
         api.MapPost("/batch", EnqueueBatch).AddEndpointFilter<ApiKeyFilter>();
@@ -85,6 +86,13 @@ public static class TasksApi
 
         var (items, next) = await queries.ListAsync(new TaskFilter(stateFilter, name, queue, size, after), ct);
         return TypedResults.Ok(new TaskPage([.. items.Select(TaskListItem.From)], next is { } n ? Cursor.Encode(n) : null));
+    }
+
+    /// <summary>How many tasks are in each state, every state listed (the dashboard's header).</summary>
+    public static async Task<Ok<Dictionary<string, int>>> CountTasks(TaskQueries queries, CancellationToken ct)
+    {
+        var counts = await queries.CountByStateAsync(ct);
+        return TypedResults.Ok(Enum.GetValues<TaskState>().ToDictionary(TaskStateMachine.NameOf, s => counts.GetValueOrDefault(s)));
     }
 
     public static async Task<Results<Accepted<TaskResource>, ProblemHttpResult>> CancelTask(

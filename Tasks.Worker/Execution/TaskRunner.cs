@@ -212,7 +212,9 @@ public sealed partial class TaskRunner(
     [LoggerMessage(LogLevel.Information, "Task {TaskId}: not runnable (finished, taken, canceled or expired); message dropped")]
     private static partial void LogDropped(ILogger logger, Guid taskId);
 
-    [LoggerMessage(LogLevel.Information, "Task {TaskId} {TaskName} started, attempt {Attempt}")]
+    // One Information line per task, at its end: a line at the start too cost a busy worker a good share of its
+    // throughput (the console sink serialises every event), and the row, the trace and the metrics have the start.
+    [LoggerMessage(LogLevel.Debug, "Task {TaskId} {TaskName} started, attempt {Attempt}")]
     private static partial void LogStarted(ILogger logger, Guid taskId, string taskName, int attempt);
 
     [LoggerMessage(LogLevel.Information, "Task {TaskId} succeeded")]
