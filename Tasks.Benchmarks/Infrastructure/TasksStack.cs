@@ -1,0 +1,226 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Tasks.Core.Enqueueing;
+using Tasks.Core.Hosting;
+
+namespace Tasks.Benchmarks.Infrastructure;
+
+/// <summary>
+/// Our pipeline as users run it: a migrated database, worker processes (<c>dotnet Tasks.Worker.dll</c>), and this
+/// process enqueueing through <see cref="TaskEnqueuer"/> (row, commit, publish, mark queued) like the API does.
+/// </summary>
+public sealed class TasksStack : IAsyncDisposable
+{
+    private static readonly JsonElement EchoArgs = JsonDocument.Parse("""{"message":"bench"}""").RootElement.Clone();
+    private readonly IHost _enqueuerHost;
+    private readonly List<HostProcess> _workers = [];
+
+    private readonly IReadOnlyDictionary<string, string> _workerEnvironment;
+
+    private TasksStack(Isolated isolated, IHost enqueuerHost, IReadOnlyDictionary<string, string> workerEnvironment)
+    {
+        Isolated = isolated;
+        _enqueuerHost = enqueuerHost;
+        _workerEnvironment = workerEnvironment;
+    }
+
+    public Isolated Isolated { get; }
+    public IReadOnlyList<HostProcess> Workers => _workers;
+
+    public Dictionary<string, string> HostEnvironment(int port)
+    {
+        var env = new Dictionary<string, string>(_workerEnvironment)
+        {
+            ["ConnectionStrings__Tasks"] = Isolated.Postgres,
+            ["ConnectionStrings__RabbitMq"] = Isolated.Rabbit.ToString(),
+            ["Health__Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        return env;
+    }
+
+    public static async Task<TasksStack> StartAsync(Isolated isolated, IReadOnlyDictionary<string, string> workerEnvironment)
+    {
+        await HostProcess.RunToEndAsync("Tasks.Web", new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Tasks"] = isolated.Postgres,
+            ["ConnectionStrings__RabbitMq"] = isolated.Rabbit.ToString(),
+        }, "migrate");
+
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            ApplicationName = "Tasks.Benchmarks", EnvironmentName = "Production", DisableDefaults = true,
+        });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Tasks"] = isolated.Postgres,
+            ["ConnectionStrings:RabbitMq"] = isolated.Rabbit.ToString(),
+        });
+        builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
+        builder.AddTasksCore();
+        var host = builder.Build();
+        await host.StartAsync();
+        return new TasksStack(isolated, host, workerEnvironment);
+    }
+
+    /// <summary>Starts <paramref name="count"/> more worker processes and waits until they consume.</summary>
+    public async Task StartWorkersAsync(int count, params string[] args)
+    {
+        var started = new List<HostProcess>();
+        for (var i = 0; i < count; i++)
+        {
+            var port = HostProcess.FreePort();
+            started.Add(HostProcess.Start("Tasks.Worker", port, HostEnvironment(port), args));
+        }
+        _workers.AddRange(started);
+        foreach (var w in started) await w.WaitReadyAsync(TimeSpan.FromSeconds(60));
+    }
+
+    public async Task StopWorkersAsync()
+    {
+        foreach (var w in _workers) await w.DisposeAsync();
+        _workers.Clear();
+    }
+
+    public async Task ClearTasksAsync()
+    {
+        await using var conn = new NpgsqlConnection(Isolated.Postgres);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand("TRUNCATE tasks", conn);
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Enqueues <paramref name="count"/> demo.echo tasks in one call (one transaction, published in order).</summary>
+    public async Task EnqueueAsync(int count, CancellationToken ct)
+    {
+        await using var scope = _enqueuerHost.Services.CreateAsyncScope();
+        var enqueuer = scope.ServiceProvider.GetRequiredService<TaskEnqueuer>();
+        var requests = new EnqueueRequest[count];
+        for (var i = 0; i < count; i++) requests[i] = new EnqueueRequest("demo.echo", EchoArgs);
+        var result = await enqueuer.EnqueueAsync(requests, "", ct);
+        if (!result.IsValid) throw new InvalidOperationException(string.Join("; ", result.Errors.Select(e => $"{e.Key}: {string.Join(' ', e.Value)}")));
+    }
+
+    /// <summary>
+    /// Enqueues <paramref name="total"/> tasks from <paramref name="callers"/> concurrent callers in batches of
+    /// <paramref name="batch"/>, waits until all succeeded, and returns tasks/s from the first enqueue to the last
+    /// <c>succeeded</c> row (the rows' own timestamps), plus the workers' peak resident memory.
+    /// </summary>
+    public async Task<(double TasksPerSecond, double PeakRssMb, double RunMs, double EnqueuedPerSecond)> BurstAsync(int total, int callers, int batch, TimeSpan timeout)
+    {
+        await ClearTasksAsync();
+        var left = total;
+        var peak = 0.0;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                peak = Math.Max(peak, _workers.Sum(w => w.ResidentMegabytes()));
+                try { await Task.Delay(100, sampling.Token); } catch (OperationCanceledException) { break; }
+            }
+        });
+        var enqueuers = Enumerable.Range(0, callers).Select(_ => Task.Run(async () =>
+        {
+            while (true)
+            {
+                var take = Math.Min(batch, Interlocked.Add(ref left, -batch) + batch);
+                if (take <= 0) return;
+                await EnqueueAsync(take, CancellationToken.None);
+            }
+        })).ToList();
+        var enqueueClock = Stopwatch.StartNew();
+        await Task.WhenAll(enqueuers);
+        var enqueueSeconds = enqueueClock.Elapsed.TotalSeconds;
+        await WaitFinishedAsync(total, timeout);
+        await sampling.CancelAsync();
+        await sampler;
+
+        await using var conn = new NpgsqlConnection(Isolated.Postgres);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand(
+            """
+            SELECT count(*), extract(epoch FROM max(finished_at) - min(enqueued_at)),
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at) * 1000)
+            FROM tasks WHERE state = 'succeeded'
+            """, conn);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        var succeeded = reader.GetInt64(0);
+        if (succeeded != total) throw new InvalidOperationException($"{succeeded} of {total} tasks succeeded.");
+        return (total / (double)reader.GetDecimal(1), peak, reader.GetDouble(2), total / enqueueSeconds);
+    }
+
+    /// <summary>
+    /// Enqueues single tasks at a steady <paramref name="rate"/> for <paramref name="duration"/> (each its own
+    /// call, as concurrent API requests would), waits for them, and returns enqueue→start and enqueue→succeeded
+    /// percentiles in ms.
+    /// </summary>
+    public async Task<Dictionary<string, double>> PacedAsync(double rate, TimeSpan duration, TimeSpan timeout)
+    {
+        await ClearTasksAsync();
+        var total = (int)(rate * duration.TotalSeconds);
+        var inflight = new List<Task>(total);
+        var clock = Stopwatch.StartNew();
+        var issued = 0;
+        while (issued < total)
+        {
+            var due = Math.Min(total, (int)(clock.Elapsed.TotalSeconds * rate));
+            for (; issued < due; issued++) inflight.Add(Task.Run(() => EnqueueAsync(1, CancellationToken.None)));
+            await Task.Delay(1);
+        }
+        await Task.WhenAll(inflight);
+        await WaitFinishedAsync(total, timeout);
+
+        await using var conn = new NpgsqlConnection(Isolated.Postgres);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand(
+            """
+            SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - enqueued_at) * 1000),
+                   percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - enqueued_at) * 1000),
+                   count(*) / nullif(extract(epoch FROM max(finished_at) - min(enqueued_at)), 0)
+            FROM tasks WHERE state = 'succeeded'
+            """, conn);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        var start = reader.GetFieldValue<double[]>(0);
+        var end = reader.GetFieldValue<double[]>(1);
+        return new Dictionary<string, double>
+        {
+            ["start p50"] = start[0], ["start p95"] = start[1], ["start p99"] = start[2],
+            ["succeeded p50"] = end[0], ["succeeded p95"] = end[1], ["succeeded p99"] = end[2],
+            ["achieved rate"] = (double)reader.GetDecimal(2),
+        };
+    }
+
+    private async Task WaitFinishedAsync(int total, TimeSpan timeout)
+    {
+        await using var conn = new NpgsqlConnection(Isolated.Postgres);
+        await conn.OpenAsync();
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            await using var cmd = new NpgsqlCommand(
+                "SELECT count(*) FILTER (WHERE state IN ('succeeded', 'failed', 'canceled', 'expired')), count(*) FILTER (WHERE state <> 'succeeded' AND state IN ('failed', 'canceled', 'expired')) FROM tasks", conn);
+            await using var reader = await cmd.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            var finished = reader.GetInt64(0);
+            if (reader.GetInt64(1) > 0) throw new InvalidOperationException($"{reader.GetInt64(1)} tasks did not succeed.");
+            if (finished >= total) return;
+            if (deadline.Elapsed > timeout)
+                throw new TimeoutException($"Only {finished} of {total} tasks finished within {timeout}. Worker output:\n{string.Join("\n---\n", _workers.Select(w => w.Tail()))}");
+            await Task.Delay(50);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopWorkersAsync();
+        await _enqueuerHost.StopAsync();
+        _enqueuerHost.Dispose();
+    }
+}

@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Tasks.Benchmarks.Infrastructure;
+using Tasks.Contracts.Messages;
+
+namespace Tasks.Benchmarks.Scenarios;
+
+/// <summary>
+/// 2. What MassTransit moves on top of that broker: our own <see cref="RunTask"/> message sent with many sends in
+/// flight, consumed by an empty consumer with the worker's default prefetch and concurrency.
+/// </summary>
+public static class BusCeiling
+{
+    private const int InFlight = 1000;
+
+    public static async Task<ScenarioResult> RunAsync(BenchContext ctx)
+    {
+        var result = new ScenarioResult("bus", "2. Bus ceiling (MassTransit, empty consumer)");
+        result.Settings["messages"] = ctx.Settings.BusMessages;
+        result.Settings["sendsInFlight"] = InFlight;
+        result.Settings["prefetch"] = BenchSettings.WorkerPrefetch;
+        result.Settings["concurrency"] = BenchSettings.WorkerConcurrency;
+        var iso = await ctx.Servers.CreateIsolatedAsync("bench_bus");
+        try
+        {
+            var counter = new Counter();
+            var services = new ServiceCollection();
+            services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+            services.AddSingleton(counter);
+            services.AddMassTransit(x =>
+            {
+                x.AddConsumer<EmptyConsumer>();
+                x.UsingRabbitMq((context, cfg) =>
+                {
+                    cfg.Host(iso.Rabbit);
+                    cfg.ReceiveEndpoint("bench-bus", e =>
+                    {
+                        e.ConfigureConsumeTopology = false;
+                        e.PrefetchCount = BenchSettings.WorkerPrefetch;
+                        e.ConcurrentMessageLimit = BenchSettings.WorkerConcurrency;
+                        e.ConfigureConsumer<EmptyConsumer>(context);
+                    });
+                });
+            });
+            await using var provider = services.BuildServiceProvider();
+            var bus = provider.GetRequiredService<IBusControl>();
+            await bus.StartAsync();
+            try
+            {
+                var endpoint = await bus.GetSendEndpoint(new Uri("queue:bench-bus"));
+                await OnceAsync(endpoint, counter, Math.Min(2_000, ctx.Settings.BusMessages)); // warm-up
+                var runs = new List<double>();
+                for (var i = 0; i < ctx.Settings.Runs; i++)
+                {
+                    runs.Add(await OnceAsync(endpoint, counter, ctx.Settings.BusMessages));
+                    BenchContext.Log($"bus run {i + 1}: {runs[^1]:0} msg/s");
+                }
+                result.Figures.Add(Figure.Of("throughput", "msg/s", runs));
+                result.Settings["envelopeBytes"] = counter.BodyBytes;
+            }
+            finally
+            {
+                await bus.StopAsync();
+            }
+        }
+        finally
+        {
+            await ctx.Servers.DropIsolatedAsync(iso.Name);
+        }
+        return result;
+    }
+
+    private static async Task<double> OnceAsync(ISendEndpoint endpoint, Counter counter, int count)
+    {
+        counter.Reset(count);
+        var started = Stopwatch.StartNew();
+        var window = new Queue<Task>(InFlight);
+        for (var i = 0; i < count; i++)
+        {
+            if (window.Count == InFlight) await window.Dequeue();
+            window.Enqueue(endpoint.Send(new RunTask(Guid.CreateVersion7(), "demo.echo")));
+        }
+        await Task.WhenAll(window);
+        await counter.Done.WaitAsync(TimeSpan.FromMinutes(5));
+        return count / started.Elapsed.TotalSeconds;
+    }
+
+    public sealed class Counter
+    {
+        private int _left;
+        private TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public long BodyBytes { get; set; }
+        public Task Done => _done.Task;
+
+        public void Reset(int count)
+        {
+            _done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _left, count);
+        }
+
+        public void Consumed()
+        {
+            if (Interlocked.Decrement(ref _left) == 0) _done.TrySetResult();
+        }
+    }
+
+    public sealed class EmptyConsumer(Counter counter) : IConsumer<RunTask>
+    {
+        public Task Consume(ConsumeContext<RunTask> context)
+        {
+            if (counter.BodyBytes == 0) counter.BodyBytes = context.ReceiveContext.Body.Length ?? 0;
+            counter.Consumed();
+            return Task.CompletedTask;
+        }
+    }
+}

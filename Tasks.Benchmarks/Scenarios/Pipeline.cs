@@ -1,0 +1,107 @@
+using Tasks.Benchmarks.Infrastructure;
+
+namespace Tasks.Benchmarks.Scenarios;
+
+/// <summary>
+/// 3. End-to-end no-op throughput (one worker process, default concurrency), 5. latency at half that rate,
+/// 6. two worker processes against one, and the worker's resident memory at concurrency 32: all on one stack.
+/// </summary>
+public static class Pipeline
+{
+    private const int Callers = 16;
+    private const int Batch = 50;
+
+    public static async Task RunAsync(BenchContext ctx)
+    {
+        var s = ctx.Settings;
+        var timeout = TimeSpan.FromMinutes(s.Quick ? 1 : 5);
+        var iso = await ctx.Servers.CreateIsolatedAsync("bench_pipeline");
+        try
+        {
+            await using var stack = await TasksStack.StartAsync(iso, s.WorkerEnvironment);
+            await stack.StartWorkersAsync(1);
+            await stack.BurstAsync(Math.Min(1_000, s.EndToEndTasks), Callers, Batch, timeout); // warm-up: JIT, pools
+
+            ScenarioResult? e2e = null;
+            if (s.IsSelected(3) || s.IsSelected(5) || s.IsSelected(6))
+            {
+                e2e = new ScenarioResult("endToEnd", "3. End-to-end no-op (demo.echo, 1 worker)");
+                e2e.Settings["tasks"] = s.EndToEndTasks;
+                e2e.Settings["enqueue"] = $"{Callers} concurrent callers, TaskEnqueuer batches of {Batch}";
+                e2e.Settings["workerConcurrency"] = BenchSettings.WorkerConcurrency;
+                foreach (var (k, v) in s.WorkerEnvironment) e2e.Settings["worker " + k] = v;
+                var runs = new List<double>();
+                var rss = new List<double>();
+                var service = new List<double>();
+                var enqueued = new List<double>();
+                for (var i = 0; i < s.Runs; i++)
+                {
+                    var (rate, peak, runMs, enqueueRate) = await stack.BurstAsync(s.EndToEndTasks, Callers, Batch, timeout);
+                    runs.Add(rate);
+                    enqueued.Add(enqueueRate);
+                    rss.Add(peak);
+                    service.Add(runMs);
+                    BenchContext.Log($"end-to-end run {i + 1}: {rate:0} tasks/s (enqueued at {enqueueRate:0}/s), claim→succeeded p50 {runMs:0.0} ms, worker peak RSS {peak:0} MB");
+                }
+                e2e.Figures.Add(Figure.Of("throughput", "tasks/s", runs));
+                e2e.Figures.Add(Figure.Of("enqueue rate (all enqueue calls returned)", "tasks/s", enqueued));
+                e2e.Figures.Add(Figure.Of("claim→succeeded p50 (in the worker)", "ms", service));
+                e2e.Figures.Add(Figure.Of("worker peak RSS", "MB", rss));
+                ctx.Results.Add(e2e);
+            }
+
+            if (s.IsSelected(5) && e2e is not null)
+            {
+                var rate = e2e.Figures[0].Median / 2;
+                var latency = new ScenarioResult("latency", "5. Latency at half the end-to-end maximum");
+                latency.Settings["rate"] = Math.Round(rate);
+                latency.Settings["seconds"] = s.LatencySeconds;
+                latency.Settings["enqueue"] = "single-task TaskEnqueuer calls, each its own transaction and publish";
+                var runs = new List<Dictionary<string, double>>();
+                for (var i = 0; i < s.Runs; i++)
+                {
+                    runs.Add(await stack.PacedAsync(rate, TimeSpan.FromSeconds(s.LatencySeconds), timeout));
+                    BenchContext.Log($"latency run {i + 1}: start p50 {runs[^1]["start p50"]:0.0} p99 {runs[^1]["start p99"]:0.0} ms");
+                }
+                foreach (var key in runs[0].Keys)
+                    latency.Figures.Add(Figure.Of(key == "achieved rate" ? key : "enqueue→" + key, key == "achieved rate" ? "tasks/s" : "ms", [.. runs.Select(r => r[key])]));
+                ctx.Results.Add(latency);
+            }
+
+            if (s.IsSelected(6) && e2e is not null)
+            {
+                await stack.StartWorkersAsync(1);
+                await stack.BurstAsync(Math.Min(1_000, s.EndToEndTasks), Callers, Batch, timeout);
+                var scale = new ScenarioResult("scaleOut", "6. Scale-out: 2 worker processes vs 1");
+                scale.Settings["tasks"] = s.EndToEndTasks;
+                var runs = new List<double>();
+                for (var i = 0; i < s.Runs; i++)
+                {
+                    runs.Add((await stack.BurstAsync(s.EndToEndTasks, Callers, Batch, timeout)).TasksPerSecond);
+                    BenchContext.Log($"two workers run {i + 1}: {runs[^1]:0} tasks/s");
+                }
+                scale.Figures.Add(Figure.Of("throughput, 2 workers", "tasks/s", runs));
+                var one = e2e.Figures[0].Median;
+                scale.Figures.Add(Figure.Of("ratio 2 workers / 1", "x", [.. runs.Select(r => r / one)]));
+                ctx.Results.Add(scale);
+            }
+
+            if (s.IsSelected(3))
+            {
+                await stack.StopWorkersAsync();
+                await stack.StartWorkersAsync(1, "--concurrency", "32");
+                var memory = new ScenarioResult("memory", "Worker memory at concurrency 32");
+                var (rate, peak, _, _) = await stack.BurstAsync(s.EndToEndTasks, Callers, Batch, timeout);
+                memory.Figures.Add(Figure.One("peak RSS under load", "MB", peak));
+                memory.Figures.Add(Figure.One("throughput at concurrency 32", "tasks/s", rate));
+                memory.Figures.Add(Figure.One("RSS after the burst", "MB", stack.Workers[0].ResidentMegabytes()));
+                BenchContext.Log($"concurrency 32: {rate:0} tasks/s, peak RSS {peak:0} MB");
+                ctx.Results.Add(memory);
+            }
+        }
+        finally
+        {
+            await ctx.Servers.DropIsolatedAsync(iso.Name);
+        }
+    }
+}
