@@ -9,14 +9,14 @@ public sealed class ExecutionTests(TasksStack stack) : IClassFixture<TasksStack>
     [Fact]
     public async Task Progress_is_visible_from_the_API_while_the_task_runs()
     {
-        var task = await stack.Http.EnqueueAsync(new { name = "demo.sleep", args = new { seconds = 3 } });
+        var task = await stack.Http.EnqueueAsync(new { name = "demo.sleep", args = new { seconds = 4 } });
 
         var running = await stack.Http.WaitForAsync(task.Id, t => t.State == "running" && t.Progress.Current >= 1);
-        Assert.Equal(3, running.Progress.Total);
-        Assert.Contains("of 3", running.Progress.Message);
+        Assert.Equal(4, running.Progress.Total);
+        Assert.Contains("of 4", running.Progress.Message);
 
         var done = await stack.Http.WaitForStateAsync(task.Id, "succeeded");
-        Assert.Equal(3, done.Progress.Current);
+        Assert.Equal(4, done.Progress.Current);
     }
 
     [Fact]
@@ -59,11 +59,11 @@ public sealed class ExecutionTests(TasksStack stack) : IClassFixture<TasksStack>
     [Fact]
     public async Task Canceled_scheduled_task_never_runs()
     {
-        var task = await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { }, delaySeconds = 1 });
+        var task = await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { }, delaySeconds = 3 });
         using var cancel = await stack.Http.PostAsync($"/api/v1/tasks/{task.Id}/cancel", null);
         Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
 
-        await Task.Delay(2000); // past its time: the relay must not release it
+        await Task.Delay(3500); // past its time: the relay must not release it
         var after = await stack.Http.GetTaskAsync(task.Id);
         Assert.Equal("canceled", after.State);
         Assert.Equal(0, after.Attempts);
