@@ -129,6 +129,46 @@ public sealed class EnqueueValidationTests(EnqueueValidationTests.Stack stack) :
     }
 
     [Fact]
+    public async Task Null_entry_in_a_batch_is_rejected()
+    {
+        var before = await stack.CountAsync("tasks");
+        using var response = await stack.Http.PostRawAsync("/api/v1/tasks/batch", """{"tasks": [{"name": "demo.echo", "args": {}}, null]}""");
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("object", problem.FieldError("tasks[1]"));
+        Assert.Equal(before, await stack.CountAsync("tasks"));
+    }
+
+    [Fact]
+    public async Task NUL_characters_are_rejected_not_a_server_error()
+    {
+        var inArgs = await RejectedAsync(new { name = "demo.echo", args = new { message = "a\0b" } });
+        Assert.Contains("NUL", inArgs.FieldError("args"));
+        var inKey = await RejectedAsync(new { name = "demo.echo", args = new { }, idempotencyKey = "k\0" });
+        Assert.Contains("NUL", inKey.FieldError("idempotencyKey"));
+        using var list = await stack.Http.GetAsync("/api/v1/tasks?name=a%00b");
+        Assert.Contains("NUL", (await list.AssertProblemAsync(HttpStatusCode.BadRequest)).FieldError("name"));
+
+        // A literal backslash-u-0000 text is fine: only a real NUL is refused.
+        using var literal = await stack.Http.PostJsonAsync("/api/v1/tasks", new { name = "demo.echo", args = new { message = "\\u0000" } });
+        Assert.Equal(HttpStatusCode.Accepted, literal.StatusCode);
+    }
+
+    [Fact]
+    public async Task Args_of_a_task_this_web_app_does_not_know_are_hidden()
+    {
+        var id = Guid.CreateVersion7();
+        await stack.ExecuteAsync("""
+            INSERT INTO tasks (id, name, queue, state, args, attempts, max_attempts, attempts_base, time_limit_seconds,
+                               backoff_seconds, enqueued_at, updated_at, cancel_requested)
+            VALUES ($1, 'newer.task', 'default', 'queued', '{"token": "from-a-newer-client"}', 0, 1, 0, 30, 1, now(), now(), false)
+            """, id);
+
+        var body = await stack.Http.GetStringAsync($"/api/v1/tasks/{id}");
+        Assert.DoesNotContain("from-a-newer-client", body);
+        Assert.Equal("***", (await stack.Http.GetTaskAsync(id)).Args.GetString());
+    }
+
+    [Fact]
     public async Task Write_endpoints_need_an_API_key()
     {
         var before = await stack.CountAsync("tasks");

@@ -153,8 +153,8 @@ public sealed partial class TaskEnqueuer(
             error("timeLimitSeconds", $"timeLimitSeconds must be between 0 (no limit) and {MaxTimeLimitSeconds}.");
         if (request.BackoffSeconds is { } b && (double.IsNaN(b) || b < 0 || b > 86400))
             error("backoffSeconds", "backoffSeconds must be between 0 and 86400.");
-        if (request.IdempotencyKey is { Length: 0 or > 200 })
-            error("idempotencyKey", "idempotencyKey must be 1-200 characters.");
+        if (request.IdempotencyKey is { Length: 0 or > 200 } || request.IdempotencyKey?.Contains('\0', StringComparison.Ordinal) == true)
+            error("idempotencyKey", "idempotencyKey must be 1-200 characters, without NUL.");
         if (!args.IsValid) return null;
 
         var task = new TaskRecord

@@ -42,6 +42,9 @@ public sealed class TaskRecord
     public DateTimeOffset UpdatedAt { get; internal set; }
 
     public string? Worker { get; internal set; }
+
+    /// <summary>The broker message that started the current attempt: only that message may take a running task over.</summary>
+    public Guid? MessageId { get; internal set; }
     public string? ScheduleName { get; set; }
     public string? IdempotencyKey { get; set; }
     public bool CancelRequested { get; internal set; }

@@ -17,7 +17,10 @@ namespace Tasks.Core.Lifecycle;
 ///   scheduled ◀────────────┼── back-off ────┘
 /// </code>
 /// Moves a worker makes are single conditional UPDATEs, so two processes can never both make the same move:
-/// a claim only succeeds from <c>pending</c>/<c>queued</c> (or from <c>running</c> when the broker redelivered the
+/// a claim only succeeds from <c>pending</c>/<c>queued</c> (or from <c>running</c> when the very message that started the
+/// running attempt comes back: the broker redelivered it because its worker died, or the worker retries it after an
+/// infrastructure failure), and an outcome is only recorded by the attempt that holds the claim. Any other message
+/// for a running task is a duplicate: its owner still holds the original, which returns if the owner dies.
 /// message of a worker that died), and an outcome is only recorded by the attempt that holds the claim.
 /// </summary>
 public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider clock)
@@ -59,10 +62,16 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     public async Task MarkQueuedAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken ct)
     {
         if (tasks.Count == 0) return;
-        var ids = tasks.Select(t => t.Id).ToArray();
+        // Matching the attempts too: a task that has meanwhile run, failed and been released again is pending for
+        // a later cycle, with no message behind it yet, and must stay pending for the relay.
         await using var cmd = dataSource.CreateCommand(
-            "UPDATE tasks SET state = 'queued', updated_at = $2 WHERE id = ANY($1) AND state = 'pending'");
-        cmd.Parameters.Add(new() { Value = ids });
+            """
+            UPDATE tasks t SET state = 'queued', updated_at = $3
+            FROM unnest($1::uuid[], $2::int[]) AS p(id, attempts)
+            WHERE t.id = p.id AND t.attempts = p.attempts AND t.state = 'pending'
+            """);
+        cmd.Parameters.Add(new() { Value = tasks.Select(t => t.Id).ToArray() });
+        cmd.Parameters.Add(new() { Value = tasks.Select(t => t.Attempts).ToArray() });
         cmd.Parameters.Add(new() { Value = clock.GetUtcNow() });
         await cmd.ExecuteNonQueryAsync(ct);
         foreach (var t in tasks)
@@ -77,20 +86,21 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
 
     /// <summary>
     /// Takes a task for one attempt. Returns no task when the message must be dropped: the task is finished, taken,
-    /// canceled, expired, or unknown; a skip it implies is recorded here and returned as the state it left. A <c>running</c> task is taken over
-    /// when the broker redelivered its message (its worker died) or when this same worker retries the message
-    /// after an infrastructure failure; the caller makes sure it isn't running the task right now.
+    /// canceled, expired, or unknown; a skip it implies is recorded here and returned as the state it left. A
+    /// <c>running</c> task is taken over only by the message that started its current attempt (see the class
+    /// comment); the caller makes sure this process isn't running the task right now.
     /// </summary>
-    public async Task<(ClaimedTask? Task, SkippedTask? Skipped)> ClaimAsync(Guid id, string worker, bool redelivered, CancellationToken ct)
+    public async Task<(ClaimedTask? Task, SkippedTask? Skipped)> ClaimAsync(Guid id, string worker, Guid messageId, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         await using (var claim = dataSource.CreateCommand(
             """
             UPDATE tasks SET state = 'running', attempts = attempts + 1, started_at = $2, finished_at = NULL,
-                worker = $3, updated_at = $2, progress_current = NULL, progress_total = NULL, progress_message = NULL
+                worker = $3, message_id = $4, updated_at = $2,
+                progress_current = NULL, progress_total = NULL, progress_message = NULL
             WHERE id = $1 AND NOT cancel_requested AND (expires_at IS NULL OR expires_at > $2)
               AND (state IN ('pending', 'queued')
-                   OR (state = 'running' AND ($4 OR worker = $3) AND attempts - attempts_base < max_attempts + $5))
+                   OR (state = 'running' AND message_id = $4 AND attempts - attempts_base < max_attempts + $5))
             RETURNING name, queue, args, attempts, max_attempts, attempts_base, time_limit_seconds, backoff_seconds,
                       coalesce(scheduled_for, enqueued_at)
             """))
@@ -98,7 +108,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
             claim.Parameters.Add(new() { Value = id });
             claim.Parameters.Add(new() { Value = now });
             claim.Parameters.Add(new() { Value = worker });
-            claim.Parameters.Add(new() { Value = redelivered });
+            claim.Parameters.Add(new() { Value = messageId });
             claim.Parameters.Add(new() { Value = CrashAllowance });
             await using var reader = await claim.ExecuteReaderAsync(ct);
             if (await reader.ReadAsync(ct))
@@ -121,12 +131,12 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
                              ELSE 'Its worker was lost during each of its last attempts; given up (poison message?).' END
             WHERE id = $1 AND (
                   (state IN ('pending', 'queued') AND (cancel_requested OR expires_at <= $2))
-               OR (state = 'running' AND $3))
+               OR (state = 'running' AND message_id = $3))
             RETURNING state, name, queue
             """);
         skip.Parameters.Add(new() { Value = id });
         skip.Parameters.Add(new() { Value = now });
-        skip.Parameters.Add(new() { Value = redelivered });
+        skip.Parameters.Add(new() { Value = messageId });
         await using var skipped = await skip.ExecuteReaderAsync(ct);
         return await skipped.ReadAsync(ct)
             ? (null, new SkippedTask(id, ByName[skipped.GetString(0)], skipped.GetString(1), skipped.GetString(2)))
@@ -163,15 +173,19 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         var now = clock.GetUtcNow();
         await using var cmd = dataSource.CreateCommand(
             """
-            UPDATE tasks SET state = $3, error = $4, error_details = $5, scheduled_for = $6, updated_at = $7,
-                finished_at = CASE WHEN $3 = 'scheduled' THEN NULL ELSE $7 END, cancel_requested = false
+            UPDATE tasks SET updated_at = $7, error = $4, error_details = $5,
+                -- a cancel asked for while the attempt was failing wins over its retry
+                state = CASE WHEN cancel_requested AND $3 = 'scheduled' THEN 'canceled' ELSE $3 END,
+                scheduled_for = CASE WHEN cancel_requested THEN NULL ELSE $6 END,
+                finished_at = CASE WHEN $3 = 'scheduled' AND NOT cancel_requested THEN NULL ELSE $7 END,
+                cancel_requested = false
             WHERE id = $1 AND state = 'running' AND attempts = $2
             """);
         cmd.Parameters.Add(new() { Value = task.Id });
         cmd.Parameters.Add(new() { Value = task.Attempt });
         cmd.Parameters.Add(new() { Value = Names[to] });
         cmd.Parameters.Add(new() { Value = Truncate(error, 2000) });
-        cmd.Parameters.Add(new() { Value = (object?)details ?? DBNull.Value });
+        cmd.Parameters.Add(new() { Value = details is null ? DBNull.Value : Truncate(details, 100_000), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         cmd.Parameters.Add(new() { Value = scheduledFor is { } s ? s : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
         cmd.Parameters.Add(new() { Value = now });
         return await cmd.ExecuteNonQueryAsync(ct) == 1;
@@ -313,5 +327,11 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         return orphans.Count;
     }
 
-    private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
+    /// <summary>Text PostgreSQL will store: no NUL characters, at most <paramref name="max"/> chars, no half surrogate pair.</summary>
+    private static string Truncate(string s, int max)
+    {
+        if (s.Contains('\0', StringComparison.Ordinal)) s = s.Replace("\0", "", StringComparison.Ordinal);
+        if (s.Length <= max) return s;
+        return char.IsHighSurrogate(s[max - 1]) ? s[..(max - 1)] : s[..max];
+    }
 }

@@ -10,7 +10,7 @@ namespace Tasks.Core.Registry;
 /// The tasks this process knows, by name, and the one way their arguments are checked and normalised:
 /// strict JSON (unknown fields and missing required ones are errors) plus the contract's data annotations.
 /// </summary>
-public sealed class TaskRegistry
+public sealed partial class TaskRegistry
 {
     /// <summary>How args are written and read everywhere: web casing, unknown members rejected.</summary>
     public static readonly JsonSerializerOptions ArgsJson = new(JsonSerializerDefaults.Web)
@@ -41,11 +41,15 @@ public sealed class TaskRegistry
 
     public bool TryGet(string name, out TaskDefinition definition) => _byName.TryGetValue(name, out definition!);
 
-    /// <summary>The task's args for showing: every field its contract marks [Sensitive] replaced by "***".</summary>
+    /// <summary>
+    /// The task's args for showing: every field its contract marks [Sensitive] replaced by "***"; all of them
+    /// when this process doesn't know the task's contract (a newer client enqueued it), since it can't tell.
+    /// </summary>
     public JsonNode? Redacted(string taskName, string argsJson)
     {
+        if (!_byName.TryGetValue(taskName, out var definition)) return JsonValue.Create(Redaction);
         var node = JsonNode.Parse(argsJson);
-        if (node is JsonObject obj && _byName.TryGetValue(taskName, out var definition))
+        if (node is JsonObject obj)
             foreach (var field in definition.SensitiveFields)
                 if (obj.ContainsKey(field) && obj[field] is not null) obj[field] = Redaction;
         return node;
@@ -86,8 +90,18 @@ public sealed class TaskRegistry
             }
             return new ArgsCheck(null, null, errors);
         }
-        return new ArgsCheck(value, JsonSerializer.Serialize(value, definition.ArgsType, ArgsJson), errors);
+        var normalised = JsonSerializer.Serialize(value, definition.ArgsType, ArgsJson);
+        if (EscapedNul().IsMatch(normalised))
+        {
+            errors["args"] = ["args must not contain NUL characters (\\u0000): PostgreSQL can't store them."];
+            return new ArgsCheck(null, null, errors);
+        }
+        return new ArgsCheck(value, normalised, errors);
     }
+
+    // A \u0000 escape in the JSON text, not a literal backslash followed by "u0000".
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<!\\)(?:\\\\)*\\u0000")]
+    private static partial System.Text.RegularExpressions.Regex EscapedNul();
 
     private static string FieldName(string? path) =>
         string.IsNullOrEmpty(path) || path == "$" ? "args" : "args" + path.TrimStart('$');

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Tasks.Core.Enqueueing;
+using Tasks.Core.Hosting;
 using Tasks.Core.Lifecycle;
 
 namespace Tasks.Scheduler.Relay;
@@ -11,7 +12,7 @@ namespace Tasks.Scheduler.Relay;
 /// waits in PostgreSQL, not in the broker or in a worker's memory.
 /// </summary>
 public sealed partial class TaskRelay(
-    IServiceScopeFactory scopes, TaskStateMachine lifecycle, IOptions<RelayOptions> options, TimeProvider clock,
+    IServiceScopeFactory scopes, TaskStateMachine lifecycle, IOptions<RelayOptions> options, IOptions<TasksOptions> tasks, TimeProvider clock,
     ILogger<TaskRelay> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -26,7 +27,10 @@ public sealed partial class TaskRelay(
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var publisher = scope.ServiceProvider.GetRequiredService<TaskPublisher>();
-                released = await lifecycle.ReleaseAsync(grace, o.BatchSize, publisher.PublishAsync, stoppingToken);
+                // Rows stay locked while their messages go out: a broker that doesn't answer must not hold them.
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                timeout.CancelAfter(TimeSpan.FromSeconds(tasks.Value.PublishTimeoutSeconds * 2));
+                released = await lifecycle.ReleaseAsync(grace, o.BatchSize, publisher.PublishAsync, timeout.Token);
                 if (released > 0) LogReleased(logger, released);
                 failures = 0;
             }

@@ -52,6 +52,9 @@ public static class TasksApi
 
         var now = clock.GetUtcNow();
         var errors = new Dictionary<string, string[]>();
+        for (var i = 0; i < tasks.Count; i++)
+            if (tasks[i] is null) errors[$"tasks[{i}]"] = ["Each task must be a JSON object."];
+        if (errors.Count > 0) return ValidationProblem(errors);
         var requests = tasks.Select((t, i) => t.ToRequest(now, (field, message) => errors[$"tasks[{i}].{field}"] = [message])).ToList();
         if (errors.Count > 0) return ValidationProblem(errors);
         var result = await enqueuer.EnqueueAsync(requests, "tasks[{0}].", ct);
@@ -73,6 +76,8 @@ public static class TasksApi
             if (TaskStateMachine.TryParseState(state, out var s)) stateFilter = s;
             else errors["state"] = [$"Unknown state '{state}'. States: {string.Join(", ", TaskStateMachine.Names.Values)}."];
         }
+        foreach (var (field, value) in new[] { ("name", name), ("queue", queue) })
+            if (value?.Contains('\0', StringComparison.Ordinal) == true) errors[field] = [$"{field} must not contain NUL characters."];
         var size = 50;
         if (limit is not null && (!int.TryParse(limit, System.Globalization.CultureInfo.InvariantCulture, out size) || size is < 1 or > TaskQueries.MaxLimit))
             errors["limit"] = [$"limit must be a whole number from 1 to {TaskQueries.MaxLimit}."];

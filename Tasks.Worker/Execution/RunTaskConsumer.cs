@@ -7,5 +7,5 @@ namespace Tasks.Worker.Execution;
 public sealed class RunTaskConsumer(TaskRunner runner) : IConsumer<RunTask>
 {
     public Task Consume(ConsumeContext<RunTask> context) =>
-        runner.RunAsync(context.Message.TaskId, context.ReceiveContext.Redelivered, context.CancellationToken);
+        runner.RunAsync(context.Message.TaskId, context.MessageId ?? Guid.Empty, context.CancellationToken);
 }

@@ -33,8 +33,15 @@ public sealed class RunningTasks
     public bool RequestCancel(Guid id)
     {
         if (!_running.TryGetValue(id, out var task)) return false;
-        task.RequestCancel();
-        return true;
+        try
+        {
+            task.RequestCancel();
+            return true;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false; // it finished while we looked
+        }
     }
 
     internal void Remove(RunningTask task) => _running.TryRemove(new KeyValuePair<Guid, RunningTask>(task.Id, task));

@@ -29,7 +29,7 @@ public sealed partial class TaskRunner(
     private readonly string _worker = options.Value.ResolvedName;
     private readonly TimeSpan _stopGrace = TimeSpan.FromSeconds(options.Value.StopGraceSeconds);
 
-    public async Task RunAsync(Guid taskId, bool redelivered, CancellationToken shutdown)
+    public async Task RunAsync(Guid taskId, Guid messageId, CancellationToken shutdown)
     {
         using var attempt = running.TryStart(taskId, shutdown);
         if (attempt is null)
@@ -37,7 +37,7 @@ public sealed partial class TaskRunner(
             LogDuplicate(logger, taskId);
             return;
         }
-        var (task, skipped) = await lifecycle.ClaimAsync(taskId, _worker, redelivered, shutdown);
+        var (task, skipped) = await lifecycle.ClaimAsync(taskId, _worker, messageId, shutdown);
         if (task is null)
         {
             if (skipped is not null) CountSkip(skipped);
@@ -55,7 +55,8 @@ public sealed partial class TaskRunner(
         });
         if (!handlers.TryGet(task.Name, out var handler))
         {
-            await lifecycle.FailAsync(task, $"This worker has no handler for task '{task.Name}'.", null, null, CancellationToken.None);
+            // Likely a rolling deploy (an older worker on the queue): try again later, within the task's attempts.
+            await RecordAsync(task, TaskOutcome.Retry($"Worker {task.Worker} has no handler for task '{task.Name}'."));
             return;
         }
 
@@ -113,6 +114,10 @@ public sealed partial class TaskRunner(
             catch (OperationCanceledException) when (attempt.Token.IsCancellationRequested)
             {
                 outcome = Stopped(attempt, abandoned: false);
+            }
+            catch (Exception) when (attempt.CancelRequested || attempt.TimedOut)
+            {
+                outcome = Stopped(attempt, abandoned: false); // whatever the handler threw on its way out
             }
             catch (Exception e)
             {

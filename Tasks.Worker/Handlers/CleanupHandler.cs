@@ -26,7 +26,7 @@ public sealed partial class CleanupHandler(
         do
         {
             await using var cmd = dataSource.CreateCommand(
-                "DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE finished_at < $1 LIMIT $2)");
+                "DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE finished_at < $1 LIMIT $2) AND finished_at < $1");
             cmd.Parameters.Add(new() { Value = cutoff });
             cmd.Parameters.Add(new() { Value = BatchSize });
             batch = await cmd.ExecuteNonQueryAsync(context.CancellationToken);

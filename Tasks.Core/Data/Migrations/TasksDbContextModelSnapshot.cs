@@ -119,6 +119,10 @@ namespace Tasks.Core.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("max_attempts");
 
+                    b.Property<Guid?>("MessageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("message_id");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(200)
