@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Tasks.Tests.Infrastructure;
 
 namespace Tasks.Tests;
@@ -29,6 +30,30 @@ public sealed class WorkerPoolTests(TasksStack stack) : IClassFixture<TasksStack
         Assert.Equal(2, workers.Count);
         Assert.Contains("second-worker", workers.Keys);
         Assert.All(done, t => Assert.Equal(1, t.Attempts));
+    }
+
+    [Fact]
+    public async Task A_duplicate_message_for_a_running_task_does_not_run_it_again()
+    {
+        var queue = "dup-" + Guid.NewGuid().ToString("N")[..8];
+        await using var first = await stack.StartWorkerAsync(new() { ["Worker:Queues"] = queue, ["Worker:Name"] = "first" });
+        var task = await stack.Http.EnqueueAsync(new { name = "demo.sleep", args = new { seconds = 3 }, queue });
+        await stack.Http.WaitForStateAsync(task.Id, "running");
+
+        await using var second = await stack.StartWorkerAsync(new() { ["Worker:Queues"] = queue, ["Worker:Name"] = "second" });
+        await using (var scope = stack.Web.Services.CreateAsyncScope())
+        {
+            // What a relay that published the task again (a slow confirm, a crash after publishing) would send.
+            var publisher = scope.ServiceProvider.GetRequiredService<Core.Enqueueing.TaskPublisher>();
+            var duplicate = new Core.Lifecycle.TaskToPublish(task.Id, task.Name, queue);
+            await publisher.PublishAsync([duplicate, duplicate], TestContext.Current.CancellationToken);
+        }
+
+        var done = await stack.Http.WaitForStateAsync(task.Id, "succeeded");
+        Assert.Equal(1, done.Attempts);
+        Assert.Equal("first", done.Worker);
+        await second.StopAsync(TestContext.Current.CancellationToken);
+        await first.StopAsync(TestContext.Current.CancellationToken);
     }
 
     [Fact]
