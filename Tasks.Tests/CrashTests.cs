@@ -75,6 +75,42 @@ public sealed class CrashTests(CrashTests.Stack stack) : IClassFixture<CrashTest
     }
 
     [Fact]
+    public async Task A_running_task_whose_worker_vanished_without_a_trace_is_put_back_and_finishes()
+    {
+        // A task left running with no message anywhere (its worker gone, its message lost): only the lease can
+        // tell, and the relay puts it back once the lease has run out.
+        var id = Guid.CreateVersion7();
+        await stack.ExecuteAsync("""
+            INSERT INTO tasks (id, name, queue, state, args, attempts, max_attempts, attempts_base, time_limit_seconds,
+                               backoff_seconds, enqueued_at, started_at, updated_at, heartbeat_at, worker, message_id, cancel_requested)
+            VALUES ($1, 'demo.echo', 'default', 'running', '{"message":"back"}', 1, 1, 0, 30, 1, now(), now(), now(),
+                    now() - interval '1 minute', 'worker@gone:1', $2, false)
+            """, id, Guid.NewGuid());
+
+        var done = await stack.Http.WaitForStateAsync(id, "succeeded");
+        Assert.Equal(2, done.Attempts);
+        Assert.Equal("back", done.Result!.Value.GetProperty("message").GetString());
+        Assert.NotEqual("worker@gone:1", done.Worker);
+    }
+
+    [Fact]
+    public async Task A_task_with_a_live_lease_is_left_alone()
+    {
+        var id = Guid.CreateVersion7();
+        await stack.ExecuteAsync("""
+            INSERT INTO tasks (id, name, queue, state, args, attempts, max_attempts, attempts_base, time_limit_seconds,
+                               backoff_seconds, enqueued_at, started_at, updated_at, heartbeat_at, worker, message_id, cancel_requested)
+            VALUES ($1, 'demo.echo', 'default', 'running', '{}', 1, 1, 0, 30, 1, now(), now(), now(),
+                    now() + interval '1 hour', 'worker@elsewhere:1', $2, false)
+            """, id, Guid.NewGuid());
+
+        await Task.Delay(1500); // several relay rounds
+        var task = await stack.Http.GetTaskAsync(id);
+        Assert.Equal("running", task.State);
+        Assert.Equal(1, task.Attempts);
+    }
+
+    [Fact]
     public async Task Task_committed_but_never_published_is_published_by_the_sweeper()
     {
         // A web host whose broker is unreachable commits the task and can't publish it: exactly what a process

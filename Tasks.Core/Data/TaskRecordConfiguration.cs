@@ -32,5 +32,6 @@ internal sealed class TaskRecordConfiguration : IEntityTypeConfiguration<TaskRec
         builder.HasIndex(t => t.ScheduledFor).HasDatabaseName("ix_tasks_due").HasFilter("state = 'scheduled'");
         builder.HasIndex(t => t.UpdatedAt).HasDatabaseName("ix_tasks_pending").HasFilter("state = 'pending'");
         builder.HasIndex(t => t.FinishedAt).HasDatabaseName("ix_tasks_finished").HasFilter("finished_at IS NOT NULL");
+        builder.HasIndex(t => t.HeartbeatAt).HasDatabaseName("ix_tasks_running").HasFilter("state = 'running'");
     }
 }

@@ -45,6 +45,9 @@ public sealed class TaskRecord
 
     /// <summary>The broker message that started the current attempt: only that message may take a running task over.</summary>
     public Guid? MessageId { get; internal set; }
+
+    /// <summary>When the running attempt's worker last said it is alive; see <c>Tasks:LeaseSeconds</c>.</summary>
+    public DateTimeOffset? HeartbeatAt { get; internal set; }
     public string? ScheduleName { get; set; }
     public string? IdempotencyKey { get; set; }
     public bool CancelRequested { get; internal set; }

@@ -17,4 +17,12 @@ public sealed class TasksOptions
     /// </summary>
     [Range(0.1, 300)]
     public double PublishTimeoutSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// A running task whose worker hasn't confirmed it is alive (every <c>Worker:CancelPollMilliseconds</c>) for
+    /// this long is taken to have lost its worker: the scheduler puts it back, and only then may it run elsewhere.
+    /// Until then a redelivered or duplicate message for it is dropped, so a task never runs twice at once.
+    /// </summary>
+    [Range(1, 3600)]
+    public int LeaseSeconds { get; set; } = 30;
 }

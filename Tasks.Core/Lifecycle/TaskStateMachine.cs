@@ -2,7 +2,9 @@ using System.Collections.Frozen;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Npgsql;
+using Microsoft.Extensions.Options;
 using Tasks.Core.Data;
+using Tasks.Core.Hosting;
 using Tasks.Core.Entities;
 
 namespace Tasks.Core.Lifecycle;
@@ -19,12 +21,15 @@ namespace Tasks.Core.Lifecycle;
 /// Moves a worker makes are single conditional UPDATEs, so two processes can never both make the same move:
 /// a claim only succeeds from <c>pending</c>/<c>queued</c> (or from <c>running</c> when the very message that started the
 /// running attempt comes back: the broker redelivered it because its worker died, or the worker retries it after an
-/// infrastructure failure), and an outcome is only recorded by the attempt that holds the claim. Any other message
-/// for a running task is a duplicate: its owner still holds the original, which returns if the owner dies.
+/// infrastructure failure) and its worker's lease (<c>Tasks:LeaseSeconds</c>) has run out; and an outcome is only
+/// recorded by the attempt that holds the claim. Any other message for a running task is dropped: a live owner
+/// finishes it, and a dead one's lease runs out, after which the relay puts the task back (<see cref="ReleaseAsync"/>).
 /// message of a worker that died), and an outcome is only recorded by the attempt that holds the claim.
 /// </summary>
-public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider clock)
+public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider clock, IOptions<TasksOptions> options)
 {
+    private readonly TimeSpan _lease = TimeSpan.FromSeconds(options.Value.LeaseSeconds);
+
     public static readonly FrozenDictionary<TaskState, string> Names = Enum.GetValues<TaskState>()
         .ToFrozenDictionary(s => s, s => s.ToString().ToLowerInvariant());
 
@@ -96,11 +101,12 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         await using (var claim = dataSource.CreateCommand(
             """
             UPDATE tasks SET state = 'running', attempts = attempts + 1, started_at = $2, finished_at = NULL,
-                worker = $3, message_id = $4, updated_at = $2,
+                worker = $3, message_id = $4, updated_at = $2, heartbeat_at = $2,
                 progress_current = NULL, progress_total = NULL, progress_message = NULL
             WHERE id = $1 AND NOT cancel_requested AND (expires_at IS NULL OR expires_at > $2)
               AND (state IN ('pending', 'queued')
-                   OR (state = 'running' AND message_id = $4 AND attempts - attempts_base < max_attempts + $5))
+                   OR (state = 'running' AND message_id = $4 AND heartbeat_at < $6
+                       AND attempts - attempts_base < max_attempts + $5))
             RETURNING name, queue, args, attempts, max_attempts, attempts_base, time_limit_seconds, backoff_seconds,
                       coalesce(scheduled_for, enqueued_at)
             """))
@@ -110,6 +116,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
             claim.Parameters.Add(new() { Value = worker });
             claim.Parameters.Add(new() { Value = messageId });
             claim.Parameters.Add(new() { Value = CrashAllowance });
+            claim.Parameters.Add(new() { Value = now - _lease });
             await using var reader = await claim.ExecuteReaderAsync(ct);
             if (await reader.ReadAsync(ct))
             {
@@ -131,12 +138,13 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
                              ELSE 'Its worker was lost during each of its last attempts; given up (poison message?).' END
             WHERE id = $1 AND (
                   (state IN ('pending', 'queued') AND (cancel_requested OR expires_at <= $2))
-               OR (state = 'running' AND message_id = $3))
+               OR (state = 'running' AND message_id = $3 AND heartbeat_at < $4))
             RETURNING state, name, queue
             """);
         skip.Parameters.Add(new() { Value = id });
         skip.Parameters.Add(new() { Value = now });
         skip.Parameters.Add(new() { Value = messageId });
+        skip.Parameters.Add(new() { Value = now - _lease });
         await using var skipped = await skip.ExecuteReaderAsync(ct);
         return await skipped.ReadAsync(ct)
             ? (null, new SkippedTask(id, ByName[skipped.GetString(0)], skipped.GetString(1), skipped.GetString(2)))
@@ -207,17 +215,25 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>Which of these running tasks someone asked to cancel.</summary>
-    public async Task<List<Guid>> CancelRequestedAsync(IReadOnlyCollection<Guid> running, CancellationToken ct)
+    /// <summary>
+    /// Says this worker's running tasks are alive (renewing their lease) and returns those someone asked to cancel.
+    /// </summary>
+    public async Task<List<Guid>> HeartbeatAsync(IReadOnlyCollection<Guid> running, string worker, CancellationToken ct)
     {
-        var found = new List<Guid>();
-        if (running.Count == 0) return found;
+        var canceled = new List<Guid>();
+        if (running.Count == 0) return canceled;
         await using var cmd = dataSource.CreateCommand(
-            "SELECT id FROM tasks WHERE id = ANY($1) AND cancel_requested AND state = 'running'");
+            """
+            UPDATE tasks SET heartbeat_at = $3 WHERE id = ANY($1) AND state = 'running' AND worker = $2
+            RETURNING id, cancel_requested
+            """);
         cmd.Parameters.Add(new() { Value = running.ToArray() });
+        cmd.Parameters.Add(new() { Value = worker });
+        cmd.Parameters.Add(new() { Value = clock.GetUtcNow() });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) found.Add(reader.GetGuid(0));
-        return found;
+        while (await reader.ReadAsync(ct))
+            if (reader.GetBoolean(1)) canceled.Add(reader.GetGuid(0));
+        return canceled;
     }
 
     /// <summary>
@@ -270,8 +286,8 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     }
 
     /// <summary>
-    /// The outbox relay, for the scheduler. First, due <c>scheduled</c> tasks become <c>pending</c> (committed at once,
-    /// back-dated so they count as orphaned). Then <c>pending</c> tasks that nobody published within
+    /// The outbox relay, for the scheduler. First, due <c>scheduled</c> tasks, and <c>running</c> tasks whose worker's
+    /// lease ran out, become <c>pending</c> (committed at once, back-dated so they count as orphaned). Then <c>pending</c> tasks that nobody published within
     /// <paramref name="pendingGrace"/> (their publisher died, or the broker was down) are locked with SKIP LOCKED,
     /// handed to <paramref name="publish"/>, and marked <c>queued</c> in the same transaction, so two schedulers
     /// never publish the same task. A worker may receive a message before that commit: its claim accepts
@@ -294,6 +310,27 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
             due.Parameters.Add(new() { Value = now - pendingGrace });
             due.Parameters.Add(new() { Value = batchSize });
             await due.ExecuteNonQueryAsync(ct);
+        }
+
+        // Running tasks whose worker stopped renewing the lease lost it (killed, or cut off for good): back to
+        // pending for another attempt, or failed when crashes used up the allowance.
+        await using (var lost = dataSource.CreateCommand(
+            """
+            UPDATE tasks SET updated_at = $2, heartbeat_at = NULL,
+                state = CASE WHEN attempts - attempts_base < max_attempts + $4 THEN 'pending' ELSE 'failed' END,
+                finished_at = CASE WHEN attempts - attempts_base < max_attempts + $4 THEN NULL ELSE $5 END,
+                error = CASE WHEN attempts - attempts_base < max_attempts + $4 THEN error
+                             ELSE 'Its worker was lost during each of its last attempts; given up (poison message?).' END
+            WHERE id IN (SELECT id FROM tasks WHERE state = 'running' AND heartbeat_at < $1
+                         ORDER BY heartbeat_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+            """))
+        {
+            lost.Parameters.Add(new() { Value = now - _lease });
+            lost.Parameters.Add(new() { Value = now - pendingGrace });
+            lost.Parameters.Add(new() { Value = batchSize });
+            lost.Parameters.Add(new() { Value = CrashAllowance });
+            lost.Parameters.Add(new() { Value = now });
+            await lost.ExecuteNonQueryAsync(ct);
         }
 
         await using var conn = await dataSource.OpenConnectionAsync(ct);

@@ -46,6 +46,7 @@ public class TasksStack : IAsyncLifetime
         ["Worker:StopGraceSeconds"] = "2",
         ["Worker:ShutdownGraceSeconds"] = "3",
         ["Tasks:PublishTimeoutSeconds"] = "3",
+        ["Tasks:LeaseSeconds"] = "3",
     };
 
     /// <summary>What every host of the stack logs, for tests that check logs.</summary>
@@ -133,6 +134,7 @@ public class TasksStack : IAsyncLifetime
         ["ConnectionStrings__RabbitMq"] = Rabbit.ToString(),
         ["Health__Port"] = healthPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Logging__Colors"] = "false",
+        ["Tasks__LeaseSeconds"] = Settings["Tasks:LeaseSeconds"]!,
     };
 
     public NpgsqlDataSource OpenDatabase() => NpgsqlDataSource.Create(Postgres);

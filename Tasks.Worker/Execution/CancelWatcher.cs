@@ -5,7 +5,10 @@ using Tasks.Core.Lifecycle;
 
 namespace Tasks.Worker.Execution;
 
-/// <summary>Polls for cancel requests against the tasks this worker runs and fires their tokens.</summary>
+/// <summary>
+/// Renews the lease on the tasks this worker runs (so nobody else takes them over) and, in the same statement,
+/// picks up cancel requests for them and fires their tokens.
+/// </summary>
 public sealed partial class CancelWatcher(
     RunningTasks running, TaskStateMachine lifecycle, IOptions<WorkerOptions> options, TimeProvider clock,
     ILogger<CancelWatcher> logger) : BackgroundService
@@ -19,7 +22,7 @@ public sealed partial class CancelWatcher(
             if (ids.Count == 0) continue;
             try
             {
-                foreach (var id in await lifecycle.CancelRequestedAsync(ids, stoppingToken))
+                foreach (var id in await lifecycle.HeartbeatAsync(ids, options.Value.ResolvedName, stoppingToken))
                     if (running.RequestCancel(id)) LogCancel(logger, id);
             }
             catch (Exception e) when (e is not OperationCanceledException)

@@ -228,7 +228,7 @@ public sealed partial class TaskRunner(
     [LoggerMessage(LogLevel.Information, "Task {TaskId} ended with {Outcome} after {ElapsedMs:0} ms")]
     private static partial void LogFinished(ILogger logger, Guid taskId, string outcome, double elapsedMs);
 
-    [LoggerMessage(LogLevel.Warning, "Task {TaskId}: interrupted by shutdown; its message goes back to the queue")]
+    [LoggerMessage(LogLevel.Warning, "Task {TaskId}: interrupted (worker stopping, or its broker connection lost); its message goes back to the queue")]
     private static partial void LogRequeued(ILogger logger, Guid taskId);
 
     [LoggerMessage(LogLevel.Warning, "Task {TaskId}: another attempt took the task over; this attempt's outcome is discarded")]

@@ -110,6 +110,10 @@ namespace Tasks.Core.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("finished_at");
 
+                    b.Property<DateTimeOffset?>("HeartbeatAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("heartbeat_at");
+
                     b.Property<string>("IdempotencyKey")
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)")
@@ -195,6 +199,10 @@ namespace Tasks.Core.Data.Migrations
                     b.HasIndex("FinishedAt")
                         .HasDatabaseName("ix_tasks_finished")
                         .HasFilter("finished_at IS NOT NULL");
+
+                    b.HasIndex("HeartbeatAt")
+                        .HasDatabaseName("ix_tasks_running")
+                        .HasFilter("state = 'running'");
 
                     b.HasIndex("IdempotencyKey")
                         .IsUnique()
