@@ -105,7 +105,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
                 progress_current = NULL, progress_total = NULL, progress_message = NULL
             WHERE id = $1 AND NOT cancel_requested AND (expires_at IS NULL OR expires_at > $2)
               AND (state IN ('pending', 'queued')
-                   OR (state = 'running' AND message_id = $4 AND heartbeat_at < $6
+                   OR (state = 'running' AND message_id = $4 AND (heartbeat_at < $6 OR heartbeat_at IS NULL)
                        AND attempts - attempts_base < max_attempts + $5))
             RETURNING name, queue, args, attempts, max_attempts, attempts_base, time_limit_seconds, backoff_seconds,
                       coalesce(scheduled_for, enqueued_at)
@@ -138,7 +138,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
                              ELSE 'Its worker was lost during each of its last attempts; given up (poison message?).' END
             WHERE id = $1 AND (
                   (state IN ('pending', 'queued') AND (cancel_requested OR expires_at <= $2))
-               OR (state = 'running' AND message_id = $3 AND heartbeat_at < $4))
+               OR (state = 'running' AND message_id = $3 AND (heartbeat_at < $4 OR heartbeat_at IS NULL)))
             RETURNING state, name, queue
             """);
         skip.Parameters.Add(new() { Value = id });
@@ -321,7 +321,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
                 finished_at = CASE WHEN attempts - attempts_base < max_attempts + $4 THEN NULL ELSE $5 END,
                 error = CASE WHEN attempts - attempts_base < max_attempts + $4 THEN error
                              ELSE 'Its worker was lost during each of its last attempts; given up (poison message?).' END
-            WHERE id IN (SELECT id FROM tasks WHERE state = 'running' AND heartbeat_at < $1
+            WHERE id IN (SELECT id FROM tasks WHERE state = 'running' AND (heartbeat_at < $1 OR heartbeat_at IS NULL)
                          ORDER BY heartbeat_at LIMIT $3 FOR UPDATE SKIP LOCKED)
             """))
         {
