@@ -100,7 +100,22 @@ public class TasksStack : IAsyncLifetime
         var app = builder.Build();
         app.MapTasksHealth();
         await app.StartAsync();
+        await WaitReadyAsync(app);
         return app;
+    }
+
+    /// <summary>The bus connects in the background: a worker isn't consuming until its readiness says so.</summary>
+    private static async Task WaitReadyAsync(WebApplication app)
+    {
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        using var http = new HttpClient { BaseAddress = new Uri(address) };
+        for (var i = 0; i < 300; i++)
+        {
+            using var response = await http.GetAsync("/health/ready");
+            if (response.IsSuccessStatusCode) return;
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"{app.Environment.ApplicationName} did not become ready in 30 s");
     }
 
     private WebApplicationBuilder CreateBuilder(string name, Dictionary<string, string?> settings, string? rabbit)
