@@ -40,7 +40,20 @@ public sealed class TaskQueries(TasksDbContext db)
         return (items, next);
     }
 
-    public async Task<Dictionary<TaskState, int>> CountByStateAsync(CancellationToken ct) =>
-        await db.Tasks.GroupBy(t => t.State).Select(g => new { g.Key, Count = g.Count() })
-            .ToDictionaryAsync(g => g.Key, g => g.Count, ct);
+    /// <summary>
+    /// Tasks per state, exact and as of one snapshot, without counting rows: the triggers of the StateCounts
+    /// migration keep a running total per state (a few rows per writing connection), and this sums them.
+    /// </summary>
+    public async Task<Dictionary<TaskState, long>> CountByStateAsync(CancellationToken ct)
+    {
+        var rows = await db.Database
+            .SqlQuery<StateCount>($"SELECT state AS \"State\", sum(n)::bigint AS \"Count\" FROM task_state_counts GROUP BY state")
+            .ToListAsync(ct);
+        var counts = new Dictionary<TaskState, long>();
+        foreach (var row in rows)
+            if (row.Count != 0 && TaskStateMachine.TryParseState(row.State, out var state)) counts[state] = row.Count;
+        return counts;
+    }
+
+    private sealed record StateCount(string State, long Count);
 }

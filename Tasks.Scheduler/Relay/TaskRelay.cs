@@ -15,11 +15,14 @@ public sealed partial class TaskRelay(
     IServiceScopeFactory scopes, TaskStateMachine lifecycle, IOptions<RelayOptions> options, IOptions<TasksOptions> tasks, TimeProvider clock,
     ILogger<TaskRelay> logger) : BackgroundService
 {
+    private static readonly TimeSpan FoldInterval = TimeSpan.FromMinutes(1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
         var grace = TimeSpan.FromSeconds(o.PendingGraceSeconds);
         var failures = 0;
+        var nextFold = clock.GetUtcNow();
         while (!stoppingToken.IsCancellationRequested)
         {
             int released;
@@ -32,6 +35,11 @@ public sealed partial class TaskRelay(
                 timeout.CancelAfter(TimeSpan.FromSeconds(tasks.Value.PublishTimeoutSeconds * 2));
                 released = await lifecycle.ReleaseAsync(grace, o.BatchSize, publisher.PublishAsync, timeout.Token);
                 if (released > 0) LogReleased(logger, released);
+                if (clock.GetUtcNow() >= nextFold)
+                {
+                    await lifecycle.FoldStateCountsAsync(timeout.Token);
+                    nextFold = clock.GetUtcNow() + FoldInterval;
+                }
                 failures = 0;
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)

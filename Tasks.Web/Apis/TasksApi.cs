@@ -94,7 +94,7 @@ public static class TasksApi
     }
 
     /// <summary>How many tasks are in each state, every state listed (the dashboard's header).</summary>
-    public static async Task<Ok<Dictionary<string, int>>> CountTasks(TaskQueries queries, CancellationToken ct)
+    public static async Task<Ok<Dictionary<string, long>>> CountTasks(TaskQueries queries, CancellationToken ct)
     {
         var counts = await queries.CountByStateAsync(ct);
         return TypedResults.Ok(Enum.GetValues<TaskState>().ToDictionary(TaskStateMachine.NameOf, s => counts.GetValueOrDefault(s)));
