@@ -41,7 +41,7 @@ public sealed class ObservabilityTests(ObservabilityTests.Stack stack) : IClassF
         Assert.Equal("test.dbwrite", run.GetTagItem("task.name"));
 
         Assert.Contains(trace, s => s.Source.Name == "Microsoft.AspNetCore" && s.Kind == ActivityKind.Server);
-        Assert.Contains(trace, s => s.Source.Name == "MassTransit" && s.Kind == ActivityKind.Producer);
+        Assert.Contains(trace, s => s.Source.Name == "Tasks" && s.Kind == ActivityKind.Producer && s.OperationName == "task.publish");
         Assert.Contains(trace, s => s.Source.Name == "MassTransit" && s.Kind == ActivityKind.Consumer);
         Assert.Contains(trace, s => s.Source.Name == "Npgsql" && s.ParentSpanId == run.SpanId); // the handler's own queries
         Assert.Contains(trace, s => s.Source.Name == "Npgsql" && s.Kind == ActivityKind.Client && s.StartTimeUtc < run.StartTimeUtc); // the enqueue's insert

@@ -1,36 +1,162 @@
+using System.Buffers;
 using System.Diagnostics;
-using MassTransit;
+using System.Text.Json;
+using Microsoft.Extensions.Hosting;
+using RabbitMQ.Client;
 using Tasks.Contracts.Messages;
+using Tasks.Core.Hosting;
 using Tasks.Core.Lifecycle;
 using Tasks.Core.Telemetry;
 
 namespace Tasks.Core.Enqueueing;
 
 /// <summary>
-/// Hands committed tasks to the broker: one durable, persistent, confirmed <see cref="RunTask"/> per task, sent to
-/// the queue named after the task's queue. Sends are awaited one by one so the broker sees them in the given order.
-/// A task published later than its enqueue (delayed, swept) is published inside the trace that enqueued it.
+/// Hands committed tasks to the broker: one durable, persistent <see cref="RunTask"/> per task, to the queue named
+/// after the task's queue, in the given order, with many in flight. It returns once the broker has confirmed every
+/// one of them, and throws if any was refused, unroutable, or cut off with the connection (the rows then stay
+/// <c>pending</c> and the relay publishes them again).
+/// <para>
+/// MassTransit can't keep the order of overlapping sends (its first send on an endpoint, and every reconnect, resume
+/// waiting senders in any order), and awaiting each confirm in turn costs a broker round trip per task. So this
+/// publishes on a channel of its own through RabbitMQ.Client, in MassTransit's JSON envelope, which the workers'
+/// MassTransit consumers read like any other message; the trace travels in the header MassTransit reads
+/// (<c>MT-Activity-Id</c>). One batch is written at a time (in order, without waiting for confirms); confirms are
+/// awaited outside that lock, so concurrent callers share the broker's round trips.
+/// </para>
 /// </summary>
-public sealed class TaskPublisher(ISendEndpointProvider endpoints)
+public sealed class TaskPublisher(RabbitSettings settings, IHostEnvironment environment) : IAsyncDisposable
 {
-    public static Uri QueueAddress(string queue) => new($"queue:{queue}");
+    private const string EnvelopeContentType = "application/vnd.masstransit+json";
+    private static readonly string MessageType = $"urn:message:{typeof(RunTask).Namespace}:{nameof(RunTask)}";
+    private static readonly JsonEncodedText MessageTypeJson = JsonEncodedText.Encode(MessageType);
+
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly HashSet<string> _declared = new(StringComparer.Ordinal);
+    private IConnection? _connection;
+    private IChannel? _channel;
 
     public async Task PublishAsync(IReadOnlyList<TaskToPublish> tasks, CancellationToken ct)
     {
-        ISendEndpoint? endpoint = null;
-        string? endpointQueue = null;
-        foreach (var task in tasks)
+        if (tasks.Count == 0) return;
+        var confirms = new Task[tasks.Count];
+        var body = new ArrayBufferWriter<byte>(256 * tasks.Count);
+        await _gate.WaitAsync(ct);
+        try
         {
-            if (endpointQueue != task.Queue)
+            var channel = await OpenChannelAsync(ct);
+            for (var i = 0; i < tasks.Count; i++)
             {
-                endpoint = await endpoints.GetSendEndpoint(QueueAddress(task.Queue));
-                endpointQueue = task.Queue;
+                var task = tasks[i];
+                if (!_declared.Contains(task.Queue))
+                {
+                    // The same queue the workers' receive endpoints declare (durable, no arguments), so it exists
+                    // and keeps the message even before any worker has started.
+                    await channel.QueueDeclareAsync(task.Queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: ct);
+                    _declared.Add(task.Queue);
+                }
+                var (properties, message) = Envelope(task, body);
+                // Sends in call order (one batch at a time holds the gate); the returned task completes on the confirm.
+                confirms[i] = channel.BasicPublishAsync("", task.Queue, mandatory: true, properties, message, ct).AsTask();
             }
-            using var activity = task.TraceParent is { } parent && ActivityContext.TryParse(parent, null, out var context)
-                ? TasksTelemetry.Source.StartActivity("task.publish", ActivityKind.Producer, context)
-                : null;
-            activity?.SetTag("task.id", task.Id).SetTag("task.name", task.Name).SetTag("task.queue", task.Queue);
-            await endpoint!.Send(new RunTask(task.Id, task.Name), ct);
+        }
+        catch
+        {
+            foreach (var sent in confirms) _ = sent?.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed: the batch failed
+            await ResetAsync();
+            throw;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        await Task.WhenAll(confirms);
+    }
+
+    /// <summary>MassTransit's envelope around a <see cref="RunTask"/>, and the properties MassTransit sets.</summary>
+    private static (BasicProperties, ReadOnlyMemory<byte>) Envelope(TaskToPublish task, ArrayBufferWriter<byte> buffer)
+    {
+        var messageId = Guid.CreateVersion7();
+        // A task published later than its enqueue (delayed, swept) goes out inside the trace that enqueued it.
+        var parent = task.TraceParent is { } stored && ActivityContext.TryParse(stored, null, out var context) ? context : default;
+        using var activity = TasksTelemetry.Source.StartActivity("task.publish", ActivityKind.Producer, parent);
+        activity?.SetTag("task.id", task.Id).SetTag("task.name", task.Name).SetTag("task.queue", task.Queue)
+            .SetTag("messaging.system", "rabbitmq").SetTag("messaging.destination.name", task.Queue);
+        var traceParent = activity?.Id ?? task.TraceParent ?? Activity.Current?.Id;
+
+        var start = buffer.WrittenCount;
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("messageId", messageId);
+            json.WriteString("conversationId", messageId);
+            json.WriteStartArray("messageType");
+            json.WriteStringValue(MessageTypeJson);
+            json.WriteEndArray();
+            json.WriteStartObject("message");
+            json.WriteString("taskId", task.Id);
+            json.WriteString("name", task.Name);
+            json.WriteEndObject();
+            json.WriteString("sentTime", DateTime.UtcNow);
+            json.WriteStartObject("headers");
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        var properties = new BasicProperties
+        {
+            MessageId = messageId.ToString(),
+            ContentType = EnvelopeContentType,
+            DeliveryMode = DeliveryModes.Persistent,
+            Headers = traceParent is null ? null : new Dictionary<string, object?> { ["MT-Activity-Id"] = traceParent },
+        };
+        return (properties, buffer.WrittenMemory[start..]);
+    }
+
+    private async Task<IChannel> OpenChannelAsync(CancellationToken ct)
+    {
+        if (_channel is { IsOpen: true } open) return open;
+        await ResetAsync();
+        var factory = new ConnectionFactory
+        {
+            Uri = settings.AmqpUri,
+            ClientProvidedName = $"{environment.ApplicationName} publisher",
+            AutomaticRecoveryEnabled = false, // a broken channel is replaced on the next publish, declarations and all
+            RequestedConnectionTimeout = TimeSpan.FromSeconds(5),
+        };
+        _connection = await factory.CreateConnectionAsync(ct);
+        // Confirms tracked by the client, without its rate limiter: it delays publishes from half its limit on,
+        // and the number in flight is bounded by the callers anyway (one batch each).
+        _channel = await _connection.CreateChannelAsync(new CreateChannelOptions(
+            publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true,
+            outstandingPublisherConfirmationsRateLimiter: null), ct);
+        return _channel;
+    }
+
+    private async Task ResetAsync()
+    {
+        _declared.Clear();
+        var (channel, connection) = (_channel, _connection);
+        (_channel, _connection) = (null, null);
+        try
+        {
+            if (channel is not null) await channel.DisposeAsync();
+            if (connection is not null) await connection.DisposeAsync();
+        }
+        catch (Exception)
+        {
+            // Already broken: nothing more to release.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            await ResetAsync();
+        }
+        finally
+        {
+            _gate.Release();
         }
     }
 }

@@ -14,3 +14,14 @@ public static class ConnectionSettings
             : throw new InvalidOperationException(
                 $"ConnectionStrings:{name} is not set (env ConnectionStrings__{name}). See README.md, Configuration.");
 }
+
+/// <summary>The broker's address for RabbitMQ.Client (<c>amqp://</c>; MassTransit's <c>rabbitmq://</c> form is accepted too).</summary>
+public sealed record RabbitSettings(Uri Uri)
+{
+    public Uri AmqpUri { get; } = Uri.Scheme switch
+    {
+        "rabbitmq" => new UriBuilder(Uri) { Scheme = "amqp", Port = Uri.IsDefaultPort ? 5672 : Uri.Port }.Uri,
+        "rabbitmqs" => new UriBuilder(Uri) { Scheme = "amqps", Port = Uri.IsDefaultPort ? 5671 : Uri.Port }.Uri,
+        _ => Uri,
+    };
+}

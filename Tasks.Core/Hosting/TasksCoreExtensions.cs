@@ -44,11 +44,12 @@ public static class TasksCoreExtensions
         services.AddTaskContracts(typeof(TaskContractAttribute).Assembly);
         services.AddSingleton<TaskRegistry>();
         services.AddSingleton<TaskStateMachine>();
-        services.AddScoped<TaskPublisher>();
+        services.AddSingleton<TaskPublisher>();
         services.AddScoped<TaskEnqueuer>();
         services.AddScoped<TaskQueries>();
 
         var rabbit = new Uri(ConnectionSettings.Require(builder.Configuration, ConnectionSettings.RabbitMq));
+        services.AddSingleton(new RabbitSettings(rabbit));
         services.AddMassTransit(x =>
         {
             configureBus?.Invoke(x);
