@@ -49,7 +49,9 @@ public static class HttpEnqueue
             { BaseAddress = web.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
 
-            await LoadAsync(http, "api/v1/tasks", Single, 1, s.HttpConnections, TimeSpan.FromSeconds(1)); // warm-up
+            // Warm-up, long enough for tiered JIT to finish: steady state is what a long-running web app serves at.
+            await LoadAsync(http, "api/v1/tasks", Single, 1, s.HttpConnections, TimeSpan.FromSeconds(s.Quick ? 5 : 10));
+            await LoadAsync(http, "api/v1/tasks/batch", batch, BatchSize, s.HttpBatchConnections, TimeSpan.FromSeconds(s.Quick ? 2 : 5));
             var singles = new List<(double Rate, double P50, double P99)>();
             var batches = new List<(double Rate, double P50, double P99)>();
             for (var i = 0; i < s.Runs; i++)

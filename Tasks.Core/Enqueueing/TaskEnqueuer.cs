@@ -33,7 +33,7 @@ public sealed partial class TaskEnqueuer(
 
         var requestedIds = requests.Where(r => r.Id is not null).Select(r => r.Id!.Value).ToHashSet();
         var (stored, fresh) = await StoreAsync(records, requestedIds, ct);
-        await PublishAsync(fresh.Where(t => t.State == TaskState.Pending).ToList(), ct);
+        await PublishAsync(fresh.Where(t => t.State == TaskState.Pending).ToList());
         return new EnqueueResult(stored, errors);
     }
 
@@ -41,12 +41,12 @@ public sealed partial class TaskEnqueuer(
     /// Publishes tasks whose rows are committed, then marks them queued. A broker failure is logged, not thrown:
     /// the tasks stay <c>pending</c> and the sweeper publishes them.
     /// </summary>
-    public async Task PublishAsync(IReadOnlyList<TaskRecord> committed, CancellationToken ct)
+    public async Task PublishAsync(IReadOnlyList<TaskRecord> committed)
     {
         if (committed.Count == 0) return;
         var toPublish = committed.Select(t => new TaskToPublish(t.Id, t.Name, t.Queue)).ToList(); // in the enqueuer's own trace
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(options.Value.PublishTimeoutSeconds));
+        // Not the caller's token: a client that hangs up after the commit doesn't make its tasks wait for the relay.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(options.Value.PublishTimeoutSeconds), clock);
         try
         {
             await publisher.PublishAsync(toPublish, timeout.Token);

@@ -26,7 +26,7 @@ namespace Tasks.Core.Lifecycle;
 /// finishes it, and a dead one's lease runs out, after which the relay puts the task back (<see cref="ReleaseAsync"/>).
 /// message of a worker that died), and an outcome is only recorded by the attempt that holds the claim.
 /// </summary>
-public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider clock, IOptions<TasksOptions> options)
+public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider clock, IOptions<TasksOptions> options) : IAsyncDisposable
 {
     private readonly TimeSpan _lease = TimeSpan.FromSeconds(options.Value.LeaseSeconds);
 
@@ -63,10 +63,23 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         }
     }
 
-    /// <summary>Marks published tasks <c>queued</c>; a worker that already claimed one is left alone.</summary>
+    /// <summary>
+    /// Marks published tasks <c>queued</c>; a worker that already claimed one is left alone. Concurrent callers'
+    /// tasks are marked by one statement (<see cref="WriteCoalescer{T}"/>); it returns once theirs is committed.
+    /// </summary>
     public async Task MarkQueuedAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken ct)
     {
         if (tasks.Count == 0) return;
+        var queued = LazyInitializer.EnsureInitialized(ref _queued, () => new WriteCoalescer<(Guid, int)>(WriteQueuedAsync));
+        await queued.WriteAsync([.. tasks.Select(t => (t.Id, t.Attempts))]).WaitAsync(ct);
+        foreach (var t in tasks)
+            if (t.State == TaskState.Pending) t.State = TaskState.Queued;
+    }
+
+    private WriteCoalescer<(Guid Id, int Attempts)>? _queued;
+
+    private async Task WriteQueuedAsync(List<(Guid Id, int Attempts)> tasks, CancellationToken ct)
+    {
         // Matching the attempts too: a task that has meanwhile run, failed and been released again is pending for
         // a later cycle, with no message behind it yet, and must stay pending for the relay.
         await using var cmd = dataSource.CreateCommand(
@@ -75,13 +88,13 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
             FROM unnest($1::uuid[], $2::int[]) AS p(id, attempts)
             WHERE t.id = p.id AND t.attempts = p.attempts AND t.state = 'pending'
             """);
-        cmd.Parameters.Add(new() { Value = tasks.Select(t => t.Id).ToArray() });
-        cmd.Parameters.Add(new() { Value = tasks.Select(t => t.Attempts).ToArray() });
+        cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Id).ToArray() });
+        cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Attempts).ToArray() });
         cmd.Parameters.Add(new() { Value = clock.GetUtcNow() });
         await cmd.ExecuteNonQueryAsync(ct);
-        foreach (var t in tasks)
-            if (t.State == TaskState.Pending) t.State = TaskState.Queued;
     }
+
+    public ValueTask DisposeAsync() => _queued?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     /// <summary>
     /// How many times a task whose worker died mid-attempt is taken over beyond its attempts: a crash is not

@@ -122,7 +122,7 @@ public static class TasksApi
                 : NotFound(id);
         }
         var task = (await queries.GetAsync(id, ct))!;
-        await enqueuer.PublishAsync([task], ct);
+        await enqueuer.PublishAsync([task]);
         return TypedResults.Accepted($"/api/v1/tasks/{id}", TaskResource.From((await queries.GetAsync(id, ct))!, registry));
     }
 

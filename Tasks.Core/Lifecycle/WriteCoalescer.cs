@@ -1,0 +1,64 @@
+using System.Threading.Channels;
+
+namespace Tasks.Core.Lifecycle;
+
+/// <summary>
+/// Group commit for small writes: concurrent callers' items are written together by one statement, and each caller
+/// returns once the write that carried its items has committed (or throws what it threw). While one write runs,
+/// the next callers queue up, so the busier it gets the bigger the batches and the fewer the round trips and
+/// commits; an idle caller waits for nobody.
+/// </summary>
+public sealed class WriteCoalescer<T> : IAsyncDisposable
+{
+    private readonly Channel<(IReadOnlyList<T> Items, TaskCompletionSource Done)> _queue =
+        Channel.CreateUnbounded<(IReadOnlyList<T>, TaskCompletionSource)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Func<List<T>, CancellationToken, Task> _write;
+    private readonly int _maxItems;
+    private readonly Task _loop;
+
+    public WriteCoalescer(Func<List<T>, CancellationToken, Task> write, int maxItems = 5000)
+    {
+        _write = write;
+        _maxItems = maxItems;
+        _loop = Task.Run(LoopAsync);
+    }
+
+    public Task WriteAsync(IReadOnlyList<T> items)
+    {
+        if (items.Count == 0) return Task.CompletedTask;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_queue.Writer.TryWrite((items, done))) done.SetException(new ObjectDisposedException(nameof(WriteCoalescer<T>)));
+        return done.Task;
+    }
+
+    private async Task LoopAsync()
+    {
+        var batch = new List<T>();
+        var waiting = new List<TaskCompletionSource>();
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            while (batch.Count < _maxItems && _queue.Reader.TryRead(out var next))
+            {
+                batch.AddRange(next.Items);
+                waiting.Add(next.Done);
+            }
+            try
+            {
+                await _write(batch, CancellationToken.None);
+                foreach (var done in waiting) done.SetResult();
+            }
+            catch (Exception e)
+            {
+                foreach (var done in waiting) done.SetException(e);
+            }
+            batch.Clear();
+            waiting.Clear();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _loop;
+    }
+}
