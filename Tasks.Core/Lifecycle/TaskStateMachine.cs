@@ -84,9 +84,13 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         // a later cycle, with no message behind it yet, and must stay pending for the relay.
         await using var cmd = dataSource.CreateCommand(
             """
+            -- Rows someone holds right now are skipped, never waited for (no deadlock with a claim of the same
+            -- rows): whoever holds one moves it on (a claim, a cancel, the relay), or the relay republishes it.
             UPDATE tasks t SET state = 'queued', updated_at = $3
-            FROM unnest($1::uuid[], $2::int[]) AS p(id, attempts)
-            WHERE t.id = p.id AND t.attempts = p.attempts AND t.state = 'pending'
+            FROM (SELECT u.id FROM tasks u JOIN unnest($1::uuid[], $2::int[]) AS p(id, attempts)
+                    ON u.id = p.id AND u.attempts = p.attempts
+                  WHERE u.state = 'pending' FOR UPDATE OF u SKIP LOCKED) AS p
+            WHERE t.id = p.id AND t.state = 'pending'
             """);
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Id).ToArray() });
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Attempts).ToArray() });
@@ -94,7 +98,11 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    public ValueTask DisposeAsync() => _queued?.DisposeAsync() ?? ValueTask.CompletedTask;
+    public async ValueTask DisposeAsync()
+    {
+        if (_claims is not null) await _claims.DisposeAsync();
+        if (_queued is not null) await _queued.DisposeAsync();
+    }
 
     /// <summary>
     /// How many times a task whose worker died mid-attempt is taken over beyond its attempts: a crash is not
@@ -110,36 +118,79 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     /// </summary>
     public async Task<(ClaimedTask? Task, SkippedTask? Skipped)> ClaimAsync(Guid id, string worker, Guid messageId, CancellationToken ct)
     {
+        // Concurrent claims (one per message in flight) go to the database as one statement: one round trip and one
+        // commit for all of them. Not cancelable once asked: the claim may commit either way.
+        var claims = LazyInitializer.EnsureInitialized(ref _claims, () => new WriteCoalescer<Claim>(WriteClaimsAsync, maxItems: 1000));
+        var claim = new Claim(id, worker, messageId);
+        await claims.WriteAsync([claim]);
+        var task = await claim.Result.Task;
+        return task is not null ? (task, null) : (null, await SkipAsync(id, messageId, ct));
+    }
+
+    private sealed record Claim(Guid Id, string Worker, Guid MessageId)
+    {
+        public TaskCompletionSource<ClaimedTask?> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private WriteCoalescer<Claim>? _claims;
+
+    private async Task WriteClaimsAsync(List<Claim> claims, CancellationToken ct)
+    {
         var now = clock.GetUtcNow();
-        await using (var claim = dataSource.CreateCommand(
+        claims.Sort((a, b) => a.Id.CompareTo(b.Id));
+        var taken = new Dictionary<Guid, ClaimedTask>();
+        // Rows are locked in id order first, so two claiming statements that share rows can't deadlock.
+        await using (var cmd = dataSource.CreateCommand(
             """
-            UPDATE tasks SET state = 'running', attempts = attempts + 1, started_at = $2, finished_at = NULL,
-                worker = $3, message_id = $4, updated_at = $2, heartbeat_at = $2,
+            WITH c AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS c(id, worker, message_id)),
+            locked AS (SELECT id FROM tasks WHERE id IN (SELECT id FROM c) ORDER BY id FOR UPDATE)
+            UPDATE tasks t SET state = 'running', attempts = t.attempts + 1, started_at = $4, finished_at = NULL,
+                worker = c.worker, message_id = c.message_id, updated_at = $4, heartbeat_at = $4,
                 progress_current = NULL, progress_total = NULL, progress_message = NULL
-            WHERE id = $1 AND NOT cancel_requested AND (expires_at IS NULL OR expires_at > $2)
-              AND (state IN ('pending', 'queued')
-                   OR (state = 'running' AND message_id = $4 AND (heartbeat_at < $6 OR heartbeat_at IS NULL)
-                       AND attempts - attempts_base < max_attempts + $5))
-            RETURNING name, queue, args, attempts, max_attempts, attempts_base, time_limit_seconds, backoff_seconds,
-                      coalesce(scheduled_for, enqueued_at)
+            FROM c
+            WHERE t.id = c.id AND t.id IN (SELECT id FROM locked)
+              AND NOT t.cancel_requested AND (t.expires_at IS NULL OR t.expires_at > $4)
+              AND (t.state IN ('pending', 'queued')
+                   OR (t.state = 'running' AND t.message_id = c.message_id AND (t.heartbeat_at < $6 OR t.heartbeat_at IS NULL)
+                       AND t.attempts - t.attempts_base < t.max_attempts + $5))
+            RETURNING t.id, t.name, t.queue, t.args, t.attempts, t.max_attempts, t.attempts_base, t.time_limit_seconds,
+                      t.backoff_seconds, coalesce(t.scheduled_for, t.enqueued_at), t.worker
             """))
         {
-            claim.Parameters.Add(new() { Value = id });
-            claim.Parameters.Add(new() { Value = now });
-            claim.Parameters.Add(new() { Value = worker });
-            claim.Parameters.Add(new() { Value = messageId });
-            claim.Parameters.Add(new() { Value = CrashAllowance });
-            claim.Parameters.Add(new() { Value = now - _lease });
-            await using var reader = await claim.ExecuteReaderAsync(ct);
-            if (await reader.ReadAsync(ct))
+            cmd.Parameters.Add(new() { Value = claims.ConvertAll(c => c.Id).ToArray() });
+            cmd.Parameters.Add(new() { Value = claims.ConvertAll(c => c.Worker).ToArray() });
+            cmd.Parameters.Add(new() { Value = claims.ConvertAll(c => c.MessageId).ToArray() });
+            cmd.Parameters.Add(new() { Value = now });
+            cmd.Parameters.Add(new() { Value = CrashAllowance });
+            cmd.Parameters.Add(new() { Value = now - _lease });
+            try
             {
-                return (new ClaimedTask(id, reader.GetString(0), reader.GetString(1), reader.GetString(2),
-                    Attempt: reader.GetInt32(3), MaxAttempts: reader.GetInt32(4), AttemptsBase: reader.GetInt32(5),
-                    TimeLimitSeconds: reader.GetInt32(6), BackoffSeconds: reader.GetDouble(7),
-                    DueAt: reader.GetFieldValue<DateTimeOffset>(8), StartedAt: now, Worker: worker), null);
+                await using var reader = await cmd.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    var id = reader.GetGuid(0);
+                    taken[id] = new ClaimedTask(id, reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                        Attempt: reader.GetInt32(4), MaxAttempts: reader.GetInt32(5), AttemptsBase: reader.GetInt32(6),
+                        TimeLimitSeconds: reader.GetInt32(7), BackoffSeconds: reader.GetDouble(8),
+                        DueAt: reader.GetFieldValue<DateTimeOffset>(9), StartedAt: now, Worker: reader.GetString(10));
+                }
+            }
+            catch (Exception e)
+            {
+                foreach (var c in claims) c.Result.TrySetException(e);
+                throw;
             }
         }
+        foreach (var c in claims) c.Result.TrySetResult(taken.GetValueOrDefault(c.Id));
+    }
 
+    /// <summary>
+    /// For a message whose task could not be claimed: records a skip it implies (canceled or expired before it ran,
+    /// or crashed too often) and returns it; null when the message is simply stale or a duplicate.
+    /// </summary>
+    private async Task<SkippedTask?> SkipAsync(Guid id, Guid messageId, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
         // Not claimable. Record why, when the message itself is the only thing that will ever notice.
         await using var skip = dataSource.CreateCommand(
             """
@@ -160,8 +211,8 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         skip.Parameters.Add(new() { Value = now - _lease });
         await using var skipped = await skip.ExecuteReaderAsync(ct);
         return await skipped.ReadAsync(ct)
-            ? (null, new SkippedTask(id, ByName[skipped.GetString(0)], skipped.GetString(1), skipped.GetString(2)))
-            : (null, null);
+            ? new SkippedTask(id, ByName[skipped.GetString(0)], skipped.GetString(1), skipped.GetString(2))
+            : null;
     }
 
     /// <summary>Records success inside the handler's own transaction, so it commits with the handler's work.</summary>
