@@ -86,11 +86,13 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
             """
             -- Rows someone holds right now are skipped, never waited for (no deadlock with a claim of the same
             -- rows): whoever holds one moves it on (a claim, a cancel, the relay), or the relay republishes it.
+            -- The rows are found by id only (OFFSET 0 keeps the state test out of the locking scan): with stale
+            -- statistics the planner would otherwise walk every pending row through the state index.
             UPDATE tasks t SET state = 'queued', updated_at = $3
-            FROM (SELECT u.id FROM tasks u JOIN unnest($1::uuid[], $2::int[]) AS p(id, attempts)
-                    ON u.id = p.id AND u.attempts = p.attempts
-                  WHERE u.state = 'pending' FOR UPDATE OF u SKIP LOCKED) AS p
-            WHERE t.id = p.id AND t.state = 'pending'
+            FROM (SELECT u.id, u.state, u.attempts = p.attempts AS same_cycle
+                  FROM tasks u JOIN unnest($1::uuid[], $2::int[]) AS p(id, attempts) ON u.id = p.id
+                  OFFSET 0 FOR UPDATE OF u SKIP LOCKED) AS l
+            WHERE t.id = l.id AND l.state = 'pending' AND l.same_cycle
             """);
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Id).ToArray() });
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Attempts).ToArray() });
