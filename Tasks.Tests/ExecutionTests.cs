@@ -178,6 +178,21 @@ public sealed class ExecutionTests(TasksStack stack) : IClassFixture<TasksStack>
     }
 
     [Fact]
+    public async Task Plain_ADO_NET_on_the_handlers_connection_commits_with_its_success_and_rolls_back_with_its_failure()
+    {
+        // Its only write is a plain command (no EF Core call), the case where a worker could think the handler
+        // never touched the database and leave its transaction uncommitted.
+        Guid kept = Guid.NewGuid(), dropped = Guid.NewGuid();
+        var succeeding = await stack.Http.EnqueueAsync(new { name = "test.rawwrite", args = new { id = kept } });
+        var failing = await stack.Http.EnqueueAsync(new { name = "test.rawwrite", args = new { id = dropped, fail = true } });
+        await stack.Http.WaitForStateAsync(succeeding.Id, "succeeded");
+        await stack.Http.WaitForStateAsync(failing.Id, "failed");
+
+        Assert.Equal(1, await stack.CountAsync("api_keys WHERE id = $1", kept));
+        Assert.Equal(0, await stack.CountAsync("api_keys WHERE id = $1", dropped));
+    }
+
+    [Fact]
     public async Task Concurrent_messages_never_share_a_DbContext()
     {
         var tasks = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>

@@ -103,6 +103,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     public async ValueTask DisposeAsync()
     {
         if (_claims is not null) await _claims.DisposeAsync();
+        if (_successes is not null) await _successes.DisposeAsync();
         if (_queued is not null) await _queued.DisposeAsync();
     }
 
@@ -215,6 +216,59 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         return await skipped.ReadAsync(ct)
             ? new SkippedTask(id, ByName[skipped.GetString(0)], skipped.GetString(1), skipped.GetString(2))
             : null;
+    }
+
+    /// <summary>
+    /// Records success of attempts whose handlers wrote nothing to the database: concurrent ones in one statement
+    /// (<see cref="WriteCoalescer{T}"/>). Returns whether the attempt still held the task.
+    /// </summary>
+    public async Task<bool> SucceedAsync(ClaimedTask task, string? resultJson)
+    {
+        var successes = LazyInitializer.EnsureInitialized(ref _successes, () => new WriteCoalescer<Success>(WriteSuccessesAsync, maxItems: 1000));
+        var success = new Success(task.Id, task.Attempt, resultJson);
+        await successes.WriteAsync([success]);
+        return await success.Recorded.Task;
+    }
+
+    private sealed record Success(Guid Id, int Attempt, string? ResultJson)
+    {
+        public TaskCompletionSource<bool> Recorded { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private WriteCoalescer<Success>? _successes;
+
+    private async Task WriteSuccessesAsync(List<Success> successes, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        successes.Sort((a, b) => a.Id.CompareTo(b.Id));
+        var recorded = new HashSet<Guid>();
+        await using (var cmd = dataSource.CreateCommand(
+            """
+            WITH s AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[]) AS s(id, attempt, result)),
+            locked AS (SELECT id FROM tasks WHERE id IN (SELECT id FROM s) ORDER BY id FOR UPDATE)
+            UPDATE tasks t SET state = 'succeeded', result = s.result::jsonb, error = NULL, error_details = NULL,
+                finished_at = $4, updated_at = $4, cancel_requested = false
+            FROM s
+            WHERE t.id = s.id AND t.id IN (SELECT id FROM locked) AND t.state = 'running' AND t.attempts = s.attempt
+            RETURNING t.id
+            """))
+        {
+            cmd.Parameters.Add(new() { Value = successes.ConvertAll(c => c.Id).ToArray() });
+            cmd.Parameters.Add(new() { Value = successes.ConvertAll(c => c.Attempt).ToArray() });
+            cmd.Parameters.Add(new() { Value = successes.ConvertAll(c => c.ResultJson).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text });
+            cmd.Parameters.Add(new() { Value = now });
+            try
+            {
+                await using var reader = await cmd.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct)) recorded.Add(reader.GetGuid(0));
+            }
+            catch (Exception e)
+            {
+                foreach (var c in successes) c.Recorded.TrySetException(e);
+                throw;
+            }
+        }
+        foreach (var c in successes) c.Recorded.TrySetResult(recorded.Contains(c.Id));
     }
 
     /// <summary>Records success inside the handler's own transaction, so it commits with the handler's work.</summary>

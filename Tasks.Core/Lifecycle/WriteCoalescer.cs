@@ -20,7 +20,9 @@ public sealed class WriteCoalescer<T> : IAsyncDisposable
     {
         _write = write;
         _maxItems = maxItems;
-        _loop = Task.Run(LoopAsync);
+        // The loop must not inherit the first caller's async locals (its trace, above all): every write would
+        // otherwise show up inside that one caller's trace.
+        using (ExecutionContext.SuppressFlow()) _loop = Task.Run(LoopAsync);
     }
 
     public Task WriteAsync(IReadOnlyList<T> items)

@@ -19,6 +19,10 @@ public sealed record AfterCommitArgs(string Marker, bool Fail = false);
 [TaskContract("test.dbwrite", MaxAttempts = 1)]
 public sealed record DbWriteArgs(Guid TrackedId, Guid SqlId, bool Fail = false);
 
+/// <summary>Writes with plain ADO.NET on its DbContext's connection only (no EF Core command at all), then optionally throws.</summary>
+[TaskContract("test.rawwrite", MaxAttempts = 1)]
+public sealed record RawWriteArgs(Guid Id, bool Fail = false);
+
 /// <summary>Records which DbContext instance it got, holding it for a while so runs overlap.</summary>
 [TaskContract("test.context", MaxAttempts = 1)]
 public sealed record ContextArgs(int HoldMilliseconds);
@@ -44,6 +48,7 @@ public static class TestHandlerRegistration
     public static IServiceCollection AddTestHandlers(this IServiceCollection services) => services
         .AddTaskHandler<AfterCommitArgs, AfterCommitHandler>()
         .AddTaskHandler<DbWriteArgs, DbWriteHandler>()
+        .AddTaskHandler<RawWriteArgs, RawWriteHandler>()
         .AddTaskHandler<ContextArgs, ContextHandler>()
         .AddTaskHandler<StubbornArgs, StubbornHandler>()
         .AddTaskHandler<SecretArgs, SecretHandler>();
@@ -77,6 +82,22 @@ public sealed class DbWriteHandler : ITaskHandler<DbWriteArgs>
         context.Db.ApiKeys.Add(new ApiKey { Id = args.TrackedId, Name = "tracked-" + args.TrackedId, Hash = args.TrackedId.ToString("N") + "0", CreatedAt = now });
         await context.Db.Database.ExecuteSqlAsync(
             $"INSERT INTO api_keys (id, name, hash, created_at) VALUES ({args.SqlId}, {"sql-" + args.SqlId}, {args.SqlId.ToString("N") + "1"}, {now})");
+        if (args.Fail) throw new InvalidOperationException("handler failed after writing");
+        return TaskOutcome.Succeeded();
+    }
+}
+
+public sealed class RawWriteHandler : ITaskHandler<RawWriteArgs>
+{
+    public async Task<TaskOutcome> RunAsync(RawWriteArgs args, TaskContext context)
+    {
+        var connection = context.Db.Database.GetDbConnection();
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "INSERT INTO api_keys (id, name, hash, created_at) VALUES (@id, @name, @hash, now())";
+        cmd.Parameters.Add(new NpgsqlParameter("id", args.Id));
+        cmd.Parameters.Add(new NpgsqlParameter("name", "raw-" + args.Id));
+        cmd.Parameters.Add(new NpgsqlParameter("hash", args.Id.ToString("N") + "2"));
+        await cmd.ExecuteNonQueryAsync(context.CancellationToken);
         if (args.Fail) throw new InvalidOperationException("handler failed after writing");
         return TaskOutcome.Succeeded();
     }

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using Tasks.Core.Data;
 using Tasks.Core.Lifecycle;
 using Tasks.Core.Registry;
@@ -16,7 +17,8 @@ namespace Tasks.Worker.Execution;
 /// 1. claim the task row (a conditional UPDATE: a duplicate, stale, canceled or expired message is dropped here);
 /// 2. open a fresh DI scope, its own <see cref="TasksDbContext"/> and a transaction, and call the handler;
 /// 3. on success, save the handler's changes and the <c>succeeded</c> state in that transaction, commit, then run
-///    the after-commit callbacks in order;
+///    the after-commit callbacks in order (a handler that sent nothing to the database has nothing to commit: its
+///    <c>succeeded</c> is written together with other tasks', see <see cref="DatabaseUse"/>);
 /// 4. otherwise dispose the scope unsaved (rolling back everything the handler did) and record the failure,
 ///    retry, cancel or time-out on a connection of its own.
 /// It returns once the outcome is committed, and only then is the message acknowledged. Shutdown is the one
@@ -86,16 +88,41 @@ public sealed partial class TaskRunner(
             TaskOutcome outcome;
             try
             {
-                await using var tx = await db.Database.BeginTransactionAsync(attempt.Token);
+                // A transaction of Npgsql's own, lent to EF Core: BEGIN goes out with the handler's first command, so
+                // a handler that never uses the database costs no round trip at all (see the success path below).
+                await db.Database.OpenConnectionAsync(attempt.Token);
+                var tx = await ((NpgsqlConnection)db.Database.GetDbConnection()).BeginTransactionAsync(attempt.Token);
+                await db.Database.UseTransactionAsync(tx, attempt.Token);
                 var context = new TaskContext(task, lifecycle, db, afterCommit, attempt.Token);
-                outcome = await WaitWithGraceAsync(handler.InvokeAsync(scope.ServiceProvider, task.Args, context), attempt);
+                var usedDatabase = DatabaseUse.Watch();
+                try
+                {
+                    outcome = await WaitWithGraceAsync(handler.InvokeAsync(scope.ServiceProvider, task.Args, context), attempt);
+                }
+                finally
+                {
+                    DatabaseUse.Unwatch();
+                }
                 if (outcome is TaskOutcome.SucceededOutcome success)
                 {
-                    await db.SaveChangesAsync(CancellationToken.None);
                     var result = success.Result is null ? null : JsonSerializer.Serialize(success.Result, TaskRegistry.ArgsJson);
-                    if (await lifecycle.SucceedAsync(db, task, result, CancellationToken.None))
+                    bool recorded;
+                    if (!usedDatabase.Value && !db.ChangeTracker.HasChanges())
                     {
-                        await tx.CommitAsync(CancellationToken.None);
+                        // The handler sent nothing: its transaction never began on the server, and the connection goes
+                        // back to the pool without a ROLLBACK. Its success is written with other tasks' in one statement.
+                        await db.Database.UseTransactionAsync(null, CancellationToken.None);
+                        await db.Database.CloseConnectionAsync();
+                        recorded = await lifecycle.SucceedAsync(task, result);
+                    }
+                    else
+                    {
+                        await db.SaveChangesAsync(CancellationToken.None);
+                        recorded = await lifecycle.SucceedAsync(db, task, result, CancellationToken.None);
+                        if (recorded) await tx.CommitAsync(CancellationToken.None);
+                    }
+                    if (recorded)
+                    {
                         telemetry.Succeeded(task.Name, task.Queue);
                         LogSucceeded(logger, task.Id);
                         await RunAfterCommitAsync(task, afterCommit);
