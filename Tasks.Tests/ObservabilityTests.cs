@@ -44,7 +44,7 @@ public sealed class ObservabilityTests(ObservabilityTests.Stack stack) : IClassF
         Assert.Contains(trace, s => s.Source.Name == "Tasks" && s.Kind == ActivityKind.Producer && s.OperationName == "task.publish");
         Assert.Contains(trace, s => s.Source.Name == "MassTransit" && s.Kind == ActivityKind.Consumer);
         Assert.Contains(trace, s => s.Source.Name == "Npgsql" && s.ParentSpanId == run.SpanId); // the handler's own queries
-        Assert.Contains(trace, s => s.Source.Name == "Npgsql" && s.Kind == ActivityKind.Client && s.StartTimeUtc < run.StartTimeUtc); // the enqueue's insert
+        Assert.Contains(trace, s => s.Source.Name == "Tasks" && s.OperationName == "task.store" && s.StartTimeUtc < run.StartTimeUtc); // the enqueue's insert
     }
 
     [Fact]

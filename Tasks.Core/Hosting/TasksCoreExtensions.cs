@@ -45,6 +45,7 @@ public static class TasksCoreExtensions
         services.AddSingleton<TaskRegistry>();
         services.AddSingleton<TaskStateMachine>();
         services.AddSingleton<TaskPublisher>();
+        services.AddSingleton<TaskInserter>();
         services.AddScoped<TaskEnqueuer>();
         services.AddScoped<TaskQueries>();
 

@@ -1,0 +1,75 @@
+using Npgsql;
+using NpgsqlTypes;
+using Tasks.Core.Entities;
+using Tasks.Core.Lifecycle;
+
+namespace Tasks.Core.Enqueueing;
+
+/// <summary>
+/// Stores new tasks that can't collide with anything (fresh ids, no idempotency key) and belong to no caller's
+/// transaction: concurrent enqueues (HTTP requests, above all) become one INSERT and one commit
+/// (<see cref="WriteCoalescer{T}"/>), each caller returning once its rows are committed.
+/// </summary>
+public sealed class TaskInserter(NpgsqlDataSource dataSource) : IAsyncDisposable
+{
+    private WriteCoalescer<TaskRecord>? _inserts;
+
+    public Task InsertAsync(IReadOnlyList<TaskRecord> tasks) =>
+        LazyInitializer.EnsureInitialized(ref _inserts, () => new WriteCoalescer<TaskRecord>(WriteAsync, maxItems: 5000))
+            .WriteAsync(tasks);
+
+    private async Task WriteAsync(List<TaskRecord> tasks, CancellationToken ct)
+    {
+        // A pooled connection may have died with a database restart: try again on a fresh one. Safe to repeat,
+        // since a first try that did commit leaves rows the retry skips (same ids).
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await InsertOnceAsync(tasks, ct);
+                return;
+            }
+            catch (NpgsqlException e) when (e.IsTransient && attempt < 3)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), ct);
+            }
+        }
+    }
+
+    private async Task InsertOnceAsync(List<TaskRecord> tasks, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            """
+            INSERT INTO tasks (id, name, queue, args, state, max_attempts, time_limit_seconds, backoff_seconds,
+                               enqueued_at, updated_at, scheduled_for, expires_at, schedule_name, trace_parent,
+                               attempts, attempts_base, cancel_requested)
+            SELECT id, name, queue, args::jsonb, state, max_attempts, time_limit_seconds, backoff_seconds,
+                   enqueued_at, updated_at, scheduled_for, expires_at, schedule_name, trace_parent, 0, 0, false
+            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::float8[],
+                        $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::text[], $14::text[])
+                AS t(id, name, queue, args, state, max_attempts, time_limit_seconds, backoff_seconds,
+                     enqueued_at, updated_at, scheduled_for, expires_at, schedule_name, trace_parent)
+            ON CONFLICT (id) DO NOTHING
+            """);
+        cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Id).ToArray() });
+        cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Name).ToArray() });
+        cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Queue).ToArray() });
+        cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Args).ToArray() });
+        cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => TaskStateMachine.NameOf(t.State)).ToArray() });
+        cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.MaxAttempts).ToArray() });
+        cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.TimeLimitSeconds).ToArray() });
+        cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.BackoffSeconds).ToArray() });
+        cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.EnqueuedAt).ToArray() });
+        cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.UpdatedAt).ToArray() });
+        cmd.Parameters.Add(Nullable(tasks.ConvertAll(t => t.ScheduledFor)));
+        cmd.Parameters.Add(Nullable(tasks.ConvertAll(t => t.ExpiresAt)));
+        cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.ScheduleName).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.TraceParent).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    private static NpgsqlParameter Nullable(List<DateTimeOffset?> values) =>
+        new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz };
+
+    public ValueTask DisposeAsync() => _inserts?.DisposeAsync() ?? ValueTask.CompletedTask;
+}
