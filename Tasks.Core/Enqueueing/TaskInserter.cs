@@ -20,24 +20,7 @@ public sealed class TaskInserter(NpgsqlDataSource dataSource) : IAsyncDisposable
 
     private async Task WriteAsync(List<TaskRecord> tasks, CancellationToken ct)
     {
-        // A pooled connection may have died with a database restart: try again on a fresh one. Safe to repeat,
-        // since a first try that did commit leaves rows the retry skips (same ids).
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await InsertOnceAsync(tasks, ct);
-                return;
-            }
-            catch (NpgsqlException e) when (e.IsTransient && attempt < 3)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), ct);
-            }
-        }
-    }
-
-    private async Task InsertOnceAsync(List<TaskRecord> tasks, CancellationToken ct)
-    {
+        // Safe to repeat (the coalescer retries): a first try that did commit leaves rows the retry skips.
         await using var cmd = dataSource.CreateCommand(
             """
             INSERT INTO tasks (id, name, queue, args, state, max_attempts, time_limit_seconds, backoff_seconds,

@@ -178,9 +178,9 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
                         DueAt: reader.GetFieldValue<DateTimeOffset>(9), StartedAt: now, Worker: reader.GetString(10));
                 }
             }
-            catch (Exception e)
+            catch (Exception)
             {
-                foreach (var c in claims) c.Result.TrySetException(e);
+                taken.Clear(); // the statement rolled back; the coalescer tries again or fails every caller
                 throw;
             }
         }
@@ -262,9 +262,9 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
                 await using var reader = await cmd.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct)) recorded.Add(reader.GetGuid(0));
             }
-            catch (Exception e)
+            catch (Exception)
             {
-                foreach (var c in successes) c.Recorded.TrySetException(e);
+                recorded.Clear(); // the statement rolled back; the coalescer tries again or fails every caller
                 throw;
             }
         }
@@ -344,8 +344,12 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         if (running.Count == 0) return canceled;
         await using var cmd = dataSource.CreateCommand(
             """
-            UPDATE tasks SET heartbeat_at = $3 WHERE id = ANY($1) AND state = 'running' AND worker = $2
-            RETURNING id, cancel_requested
+            -- Rows locked by someone (an outcome being recorded) are skipped, the rest locked in id order like
+            -- every other many-row write here: no deadlock with a batch of successes.
+            UPDATE tasks t SET heartbeat_at = $3
+            FROM (SELECT id FROM tasks WHERE id = ANY($1) ORDER BY id FOR UPDATE SKIP LOCKED) AS l
+            WHERE t.id = l.id AND t.state = 'running' AND t.worker = $2
+            RETURNING t.id, t.cancel_requested
             """);
         cmd.Parameters.Add(new() { Value = running.ToArray() });
         cmd.Parameters.Add(new() { Value = worker });

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Npgsql;
 
 namespace Tasks.Core.Lifecycle;
 
@@ -6,7 +7,7 @@ namespace Tasks.Core.Lifecycle;
 /// Group commit for small writes: concurrent callers' items are written together by one statement, and each caller
 /// returns once the write that carried its items has committed (or throws what it threw). While one write runs,
 /// the next callers queue up, so the busier it gets the bigger the batches and the fewer the round trips and
-/// commits; an idle caller waits for nobody.
+/// commits; an idle caller waits for nobody. Writes must be safe to repeat (see <see cref="WriteWithRetriesAsync"/>).
 /// </summary>
 public sealed class WriteCoalescer<T> : IAsyncDisposable
 {
@@ -46,7 +47,7 @@ public sealed class WriteCoalescer<T> : IAsyncDisposable
             }
             try
             {
-                await _write(batch, CancellationToken.None);
+                await WriteWithRetriesAsync(batch);
                 foreach (var done in waiting) done.SetResult();
             }
             catch (Exception e)
@@ -55,6 +56,26 @@ public sealed class WriteCoalescer<T> : IAsyncDisposable
             }
             batch.Clear();
             waiting.Clear();
+        }
+    }
+
+    /// <summary>
+    /// A deadlock victim, or a pooled connection that died with a database restart, is tried again: every write
+    /// given to a coalescer must be safe to repeat.
+    /// </summary>
+    private async Task WriteWithRetriesAsync(List<T> batch)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await _write(batch, CancellationToken.None);
+                return;
+            }
+            catch (NpgsqlException e) when (e.IsTransient && attempt < 3)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt));
+            }
         }
     }
 
