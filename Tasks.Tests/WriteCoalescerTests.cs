@@ -1,0 +1,55 @@
+using System.Collections.Concurrent;
+using Npgsql;
+using Tasks.Core.Lifecycle;
+
+namespace Tasks.Tests;
+
+/// <summary>The group commit every hot write goes through: batching, retries, and who hears of a failure.</summary>
+public sealed class WriteCoalescerTests
+{
+    [Fact]
+    public async Task Callers_waiting_behind_a_write_go_out_together_and_each_returns_after_its_own_items_are_written()
+    {
+        var gate = new TaskCompletionSource();
+        var batches = new ConcurrentQueue<List<int>>();
+        await using var coalescer = new WriteCoalescer<int>(async (items, _) =>
+        {
+            batches.Enqueue([.. items]);
+            if (batches.Count == 1) await gate.Task; // the first write is slow: the next callers queue up behind it
+        });
+
+        var first = coalescer.WriteAsync([0]);
+        while (batches.IsEmpty) await Task.Delay(5, TestContext.Current.CancellationToken);
+        var rest = Enumerable.Range(1, 10).Select(i => coalescer.WriteAsync([i, i + 100])).ToList();
+        await Task.Delay(50, TestContext.Current.CancellationToken);
+        Assert.False(first.IsCompleted);
+        Assert.DoesNotContain(rest, r => r.IsCompleted);
+
+        gate.SetResult();
+        await first;
+        await Task.WhenAll(rest);
+        Assert.Equal(2, batches.Count);
+        Assert.Equal(Enumerable.Range(1, 10).SelectMany(i => new[] { i, i + 100 }), batches.Last());
+    }
+
+    [Fact]
+    public async Task A_deadlock_victim_is_written_again_and_a_lasting_failure_reaches_every_caller_of_that_write()
+    {
+        var tries = 0;
+        await using var coalescer = new WriteCoalescer<string>((items, _) =>
+        {
+            tries++;
+            if (items.Contains("deadlock") && tries == 1)
+                throw new PostgresException("deadlock detected", "ERROR", "ERROR", PostgresErrorCodes.DeadlockDetected);
+            if (items.Contains("broken")) throw new InvalidOperationException("broken for good");
+            return Task.CompletedTask;
+        });
+
+        await coalescer.WriteAsync(["deadlock"]);
+        Assert.Equal(2, tries);
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => coalescer.WriteAsync(["broken"]));
+        Assert.Equal("broken for good", failure.Message);
+        await coalescer.WriteAsync(["fine"]); // one failed write doesn't stop the next
+    }
+}
