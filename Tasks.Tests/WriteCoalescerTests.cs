@@ -52,4 +52,28 @@ public sealed class WriteCoalescerTests
         Assert.Equal("broken for good", failure.Message);
         await coalescer.WriteAsync(["fine"]); // one failed write doesn't stop the next
     }
+
+    [Fact]
+    public async Task One_callers_bad_item_fails_that_caller_only_not_the_others_written_with_it()
+    {
+        var gate = new TaskCompletionSource();
+        var writes = 0;
+        await using var coalescer = new WriteCoalescer<string>(async (items, _) =>
+        {
+            if (Interlocked.Increment(ref writes) == 1) await gate.Task;
+            if (items.Contains("bad")) throw new InvalidOperationException("refused");
+        });
+
+        var first = coalescer.WriteAsync(["first"]);
+        while (Volatile.Read(ref writes) == 0) await Task.Delay(5, TestContext.Current.CancellationToken);
+        var good = coalescer.WriteAsync(["good"]);
+        var bad = coalescer.WriteAsync(["bad"]);
+        var alsoGood = coalescer.WriteAsync(["also good"]);
+        gate.SetResult();
+
+        await first;
+        await good;
+        await alsoGood;
+        Assert.Equal("refused", (await Assert.ThrowsAsync<InvalidOperationException>(() => bad)).Message);
+    }
 }

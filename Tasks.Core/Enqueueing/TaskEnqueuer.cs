@@ -66,7 +66,8 @@ public sealed partial class TaskEnqueuer(
         // Only a caller-given id or an idempotency key can name an existing task; a fresh UUIDv7 can't, so the
         // common enqueue skips the look-up (one round trip fewer). A race on either still ends in the retry below.
         var canRepeat = records.Exists(r => r.IdempotencyKey is not null) || requestedIds.Count > 0;
-        if (!canRepeat && db.Database.CurrentTransaction is null && !db.ChangeTracker.HasChanges())
+        if (!canRepeat && db.Database.CurrentTransaction is null && System.Transactions.Transaction.Current is null
+            && !db.ChangeTracker.HasChanges())
         {
             // Nothing to look up, no caller's transaction or unsaved changes to go with: stored with other
             // callers' tasks in one statement.

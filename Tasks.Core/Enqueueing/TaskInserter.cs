@@ -13,9 +13,10 @@ namespace Tasks.Core.Enqueueing;
 public sealed class TaskInserter(NpgsqlDataSource dataSource) : IAsyncDisposable
 {
     private WriteCoalescer<TaskRecord>? _inserts;
+    private object? _sync;
 
     public Task InsertAsync(IReadOnlyList<TaskRecord> tasks) =>
-        LazyInitializer.EnsureInitialized(ref _inserts, () => new WriteCoalescer<TaskRecord>(WriteAsync, maxItems: 5000))
+        LazyInitializer.EnsureInitialized(ref _inserts, ref _sync, () => new WriteCoalescer<TaskRecord>(WriteAsync, maxItems: 5000))
             .WriteAsync(tasks);
 
     private async Task WriteAsync(List<TaskRecord> tasks, CancellationToken ct)

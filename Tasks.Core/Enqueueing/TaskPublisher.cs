@@ -59,10 +59,11 @@ public sealed class TaskPublisher(RabbitSettings settings, IHostEnvironment envi
                 confirms[i] = channel.BasicPublishAsync("", task.Queue, mandatory: true, properties, message, ct).AsTask();
             }
         }
-        catch
+        catch (Exception e)
         {
             foreach (var sent in confirms) _ = sent?.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed: the batch failed
-            await ResetAsync();
+            // A caller that gave up leaves a healthy channel to the others (their confirms are in flight on it).
+            if (e is not OperationCanceledException || _channel is not { IsOpen: true }) await ResetAsync();
             throw;
         }
         finally

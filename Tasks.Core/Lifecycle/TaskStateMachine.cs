@@ -70,13 +70,14 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     public async Task MarkQueuedAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken ct)
     {
         if (tasks.Count == 0) return;
-        var queued = LazyInitializer.EnsureInitialized(ref _queued, () => new WriteCoalescer<(Guid, int)>(WriteQueuedAsync));
+        var queued = LazyInitializer.EnsureInitialized(ref _queued, ref _sync, () => new WriteCoalescer<(Guid, int)>(WriteQueuedAsync));
         await queued.WriteAsync([.. tasks.Select(t => (t.Id, t.Attempts))]).WaitAsync(ct);
         foreach (var t in tasks)
             if (t.State == TaskState.Pending) t.State = TaskState.Queued;
     }
 
     private WriteCoalescer<(Guid Id, int Attempts)>? _queued;
+    private object? _sync;
 
     private async Task WriteQueuedAsync(List<(Guid Id, int Attempts)> tasks, CancellationToken ct)
     {
@@ -123,10 +124,12 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     {
         // Concurrent claims (one per message in flight) go to the database as one statement: one round trip and one
         // commit for all of them. Not cancelable once asked: the claim may commit either way.
-        var claims = LazyInitializer.EnsureInitialized(ref _claims, () => new WriteCoalescer<Claim>(WriteClaimsAsync, maxItems: 1000));
+        var claims = LazyInitializer.EnsureInitialized(ref _claims, ref _sync, () => new WriteCoalescer<Claim>(WriteClaimsAsync, maxItems: 1000));
         var claim = new Claim(id, worker, messageId);
         await claims.WriteAsync([claim]);
-        var task = await claim.Result.Task;
+        // Not taken by the batch: not claimable, or held by someone (the relay publishing it, say). The batch
+        // skips held rows rather than make every claim of this worker wait; this claim alone waits its turn.
+        var task = await claim.Result.Task ?? await ClaimOneAsync(claim, ct);
         return task is not null ? (task, null) : (null, await SkipAsync(id, messageId, ct));
     }
 
@@ -137,16 +140,25 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
 
     private WriteCoalescer<Claim>? _claims;
 
-    private async Task WriteClaimsAsync(List<Claim> claims, CancellationToken ct)
+    private Task WriteClaimsAsync(List<Claim> claims, CancellationToken ct) => WriteClaimsAsync(claims, skipLocked: true, ct);
+
+    private async Task<ClaimedTask?> ClaimOneAsync(Claim claim, CancellationToken ct)
+    {
+        var one = new Claim(claim.Id, claim.Worker, claim.MessageId);
+        await WriteClaimsAsync([one], skipLocked: false, ct);
+        return await one.Result.Task;
+    }
+
+    private async Task WriteClaimsAsync(List<Claim> claims, bool skipLocked, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         claims.Sort((a, b) => a.Id.CompareTo(b.Id));
         var taken = new Dictionary<Guid, ClaimedTask>();
         // Rows are locked in id order first, so two claiming statements that share rows can't deadlock.
         await using (var cmd = dataSource.CreateCommand(
-            """
+            $"""
             WITH c AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS c(id, worker, message_id)),
-            locked AS (SELECT id FROM tasks WHERE id IN (SELECT id FROM c) ORDER BY id FOR UPDATE)
+            locked AS (SELECT id FROM tasks WHERE id IN (SELECT id FROM c) ORDER BY id FOR UPDATE {(skipLocked ? "SKIP LOCKED" : "")})
             UPDATE tasks t SET state = 'running', attempts = t.attempts + 1, started_at = $4, finished_at = NULL,
                 worker = c.worker, message_id = c.message_id, updated_at = $4, heartbeat_at = $4,
                 progress_current = NULL, progress_total = NULL, progress_message = NULL
@@ -224,7 +236,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     /// </summary>
     public async Task<bool> SucceedAsync(ClaimedTask task, string? resultJson)
     {
-        var successes = LazyInitializer.EnsureInitialized(ref _successes, () => new WriteCoalescer<Success>(WriteSuccessesAsync, maxItems: 1000));
+        var successes = LazyInitializer.EnsureInitialized(ref _successes, ref _sync, () => new WriteCoalescer<Success>(WriteSuccessesAsync, maxItems: 1000));
         var success = new Success(task.Id, task.Attempt, resultJson);
         await successes.WriteAsync([success]);
         return await success.Recorded.Task;

@@ -37,22 +37,39 @@ public sealed class WriteCoalescer<T> : IAsyncDisposable
     private async Task LoopAsync()
     {
         var batch = new List<T>();
-        var waiting = new List<TaskCompletionSource>();
+        var waiting = new List<(IReadOnlyList<T> Items, TaskCompletionSource Done)>();
         while (await _queue.Reader.WaitToReadAsync())
         {
             while (batch.Count < _maxItems && _queue.Reader.TryRead(out var next))
             {
                 batch.AddRange(next.Items);
-                waiting.Add(next.Done);
+                waiting.Add(next);
             }
             try
             {
                 await WriteWithRetriesAsync(batch);
-                foreach (var done in waiting) done.SetResult();
+                foreach (var (_, done) in waiting) done.SetResult();
+            }
+            catch (Exception) when (waiting.Count > 1)
+            {
+                // One caller's bad item (a value the database refuses) must not fail the others: write each
+                // caller's items on their own, so an error reaches only the caller it belongs to.
+                foreach (var (items, done) in waiting)
+                {
+                    try
+                    {
+                        await WriteWithRetriesAsync([.. items]);
+                        done.SetResult();
+                    }
+                    catch (Exception e)
+                    {
+                        done.SetException(e);
+                    }
+                }
             }
             catch (Exception e)
             {
-                foreach (var done in waiting) done.SetException(e);
+                waiting[0].Done.SetException(e);
             }
             batch.Clear();
             waiting.Clear();
@@ -60,8 +77,9 @@ public sealed class WriteCoalescer<T> : IAsyncDisposable
     }
 
     /// <summary>
-    /// A deadlock victim, or a pooled connection that died with a database restart, is tried again: every write
-    /// given to a coalescer must be safe to repeat.
+    /// A write the database refused as a whole (a deadlock victim, a connection terminated by a restart) is tried
+    /// again: the statement was rolled back, so nothing of it committed. Any other failure (a connection lost
+    /// mid-write, which may have committed) is not retried here. Every write must still be safe to repeat.
     /// </summary>
     private async Task WriteWithRetriesAsync(List<T> batch)
     {
@@ -72,7 +90,7 @@ public sealed class WriteCoalescer<T> : IAsyncDisposable
                 await _write(batch, CancellationToken.None);
                 return;
             }
-            catch (NpgsqlException e) when (e.IsTransient && attempt < 3)
+            catch (PostgresException e) when (e.IsTransient && attempt < 3)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt));
             }
