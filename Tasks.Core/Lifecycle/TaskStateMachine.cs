@@ -125,11 +125,17 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         // Concurrent claims (one per message in flight) go to the database as one statement: one round trip and one
         // commit for all of them. Not cancelable once asked: the claim may commit either way.
         var claims = LazyInitializer.EnsureInitialized(ref _claims, ref _sync, () => new WriteCoalescer<Claim>(WriteClaimsAsync, maxItems: 1000));
-        var claim = new Claim(id, worker, messageId);
-        await claims.WriteAsync([claim]);
-        // Not taken by the batch: not claimable, or held by someone (the relay publishing it, say). The batch
-        // skips held rows rather than make every claim of this worker wait; this claim alone waits its turn.
-        var task = await claim.Result.Task ?? await ClaimOneAsync(claim, ct);
+        // Not taken by a batch: not claimable, or held by someone for a moment (a queued mark) or for longer (the
+        // relay publishing it). Batches skip held rows rather than make every claim of this worker wait: the
+        // claim goes with the next batch, and after that waits its turn alone.
+        ClaimedTask? task = null;
+        for (var round = 0; task is null && round < 2; round++)
+        {
+            var claim = new Claim(id, worker, messageId);
+            await claims.WriteAsync([claim]);
+            task = await claim.Result.Task;
+        }
+        task ??= await ClaimOneAsync(new Claim(id, worker, messageId), ct);
         return task is not null ? (task, null) : (null, await SkipAsync(id, messageId, ct));
     }
 
@@ -144,9 +150,8 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
 
     private async Task<ClaimedTask?> ClaimOneAsync(Claim claim, CancellationToken ct)
     {
-        var one = new Claim(claim.Id, claim.Worker, claim.MessageId);
-        await WriteClaimsAsync([one], skipLocked: false, ct);
-        return await one.Result.Task;
+        await WriteClaimsAsync([claim], skipLocked: false, ct);
+        return await claim.Result.Task;
     }
 
     private async Task WriteClaimsAsync(List<Claim> claims, bool skipLocked, CancellationToken ct)
