@@ -33,13 +33,9 @@ public static class TasksCoreExtensions
         services.AddSingleton(TimeProvider.System);
 
         var postgres = ConnectionSettings.Require(builder.Configuration, ConnectionSettings.Postgres);
-        // Two pools: ours (the state machine, the inserter, the relay: our own statements only) keeps sessions and
-        // prepared statements; the DbContext's (handlers' code, EF Core queries) is reset as usual, so whatever
-        // a handler sets on its session can't reach our statements or the count triggers.
         services.AddSingleton(_ => new NpgsqlDataSourceBuilder(FastByDefault(postgres)).Build());
-        services.AddSingleton(_ => new ContextDataSource(new NpgsqlDataSourceBuilder(postgres).Build()));
         services.AddDbContext<TasksDbContext>((sp, o) => o
-            .UseNpgsql(sp.GetRequiredService<ContextDataSource>().Source, npgsql =>
+            .UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>(), npgsql =>
             {
                 if (retryQueries) npgsql.EnableRetryOnFailure(3, TimeSpan.FromSeconds(1), null);
             })
@@ -70,19 +66,13 @@ public static class TasksCoreExtensions
         return builder;
     }
 
-    /// <summary>The pool behind <see cref="TasksDbContext"/>, apart from ours.</summary>
-    public sealed class ContextDataSource(NpgsqlDataSource source) : IAsyncDisposable
-    {
-        public NpgsqlDataSource Source { get; } = source;
-
-        public ValueTask DisposeAsync() => Source.DisposeAsync();
-    }
-
     /// <summary>
     /// Pooled connections keep their session when returned (no <c>DISCARD ALL</c> on every open, which also threw
     /// away the server's cached plans), and statements used often are prepared once per connection: about a third
-    /// less database CPU per task. Either can be set otherwise in the connection string. Only for our own pool:
-    /// handlers' connections come from <see cref="ContextDataSource"/>, reset as usual.
+    /// less database CPU per task. Either can be set otherwise in the connection string. The price: session state
+    /// (a plain <c>SET</c>, a session advisory lock, a temp table) outlives the command that made it; handlers
+    /// must use <c>SET LOCAL</c> and transaction-level locks. (A pool of its own for handlers, reset as usual,
+    /// was tried: after a database restart every handler then met a dead connection of its own.)
     /// </summary>
     private static string FastByDefault(string connectionString)
     {
