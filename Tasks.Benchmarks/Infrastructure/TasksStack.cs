@@ -110,9 +110,10 @@ public sealed class TasksStack : IAsyncDisposable
     /// <paramref name="batch"/>, waits until all succeeded, and returns tasks/s from the first enqueue to the last
     /// <c>succeeded</c> row (the rows' own timestamps), plus the workers' peak resident memory.
     /// </summary>
-    public async Task<(double TasksPerSecond, double PeakRssMb, double RunMs, double EnqueuedPerSecond)> BurstAsync(int total, int callers, int batch, TimeSpan timeout)
+    public async Task<Burst> BurstAsync(int total, int callers, int batch, TimeSpan timeout)
     {
         await ClearTasksAsync();
+        var cpuBefore = CpuTime.Now(_workers.Select(w => w.Pid));
         var left = total;
         var peak = 0.0;
         using var sampling = new CancellationTokenSource();
@@ -137,6 +138,7 @@ public sealed class TasksStack : IAsyncDisposable
         await Task.WhenAll(enqueuers);
         var enqueueSeconds = enqueueClock.Elapsed.TotalSeconds;
         await WaitFinishedAsync(total, timeout);
+        var cpu = CpuTime.PerTask(cpuBefore, CpuTime.Now(_workers.Select(w => w.Pid)), total);
         await sampling.CancelAsync();
         await sampler;
 
@@ -152,8 +154,11 @@ public sealed class TasksStack : IAsyncDisposable
         await reader.ReadAsync();
         var succeeded = reader.GetInt64(0);
         if (succeeded != total) throw new InvalidOperationException($"{succeeded} of {total} tasks succeeded.");
-        return (total / (double)reader.GetDecimal(1), peak, reader.GetDouble(2), total / enqueueSeconds);
+        return new Burst(total / (double)reader.GetDecimal(1), peak, reader.GetDouble(2), total / enqueueSeconds, cpu);
     }
+
+    /// <param name="CpuPerTask">Microseconds of CPU per task, by process (see <see cref="CpuTime"/>).</param>
+    public sealed record Burst(double TasksPerSecond, double PeakRssMb, double RunMs, double EnqueuedPerSecond, Dictionary<string, double> CpuPerTask);
 
     /// <summary>
     /// Enqueues single tasks at a steady <paramref name="rate"/> for <paramref name="duration"/> (each its own
@@ -197,6 +202,11 @@ public sealed class TasksStack : IAsyncDisposable
         };
     }
 
+    /// <summary>
+    /// Waits until <paramref name="total"/> tasks have finished, polling the counts by state the product keeps
+    /// (<c>task_state_counts</c>): a few rows, where counting the tasks themselves every 50 ms would load the very
+    /// database being measured.
+    /// </summary>
     private async Task WaitFinishedAsync(int total, TimeSpan timeout)
     {
         await using var conn = new NpgsqlConnection(Isolated.Postgres);
@@ -205,7 +215,11 @@ public sealed class TasksStack : IAsyncDisposable
         while (true)
         {
             await using var cmd = new NpgsqlCommand(
-                "SELECT count(*) FILTER (WHERE state IN ('succeeded', 'failed', 'canceled', 'expired')), count(*) FILTER (WHERE state <> 'succeeded' AND state IN ('failed', 'canceled', 'expired')) FROM tasks", conn);
+                """
+                SELECT coalesce(sum(n) FILTER (WHERE state IN ('succeeded', 'failed', 'canceled', 'expired')), 0)::bigint,
+                       coalesce(sum(n) FILTER (WHERE state IN ('failed', 'canceled', 'expired')), 0)::bigint
+                FROM task_state_counts
+                """, conn);
             await using var reader = await cmd.ExecuteReaderAsync();
             await reader.ReadAsync();
             var finished = reader.GetInt64(0);

@@ -44,19 +44,22 @@ public static class Pipeline
                 var rss = new List<double>();
                 var service = new List<double>();
                 var enqueued = new List<double>();
+                var cpu = new Dictionary<string, List<double>>();
                 for (var i = 0; i < s.Runs; i++)
                 {
-                    var (rate, peak, runMs, enqueueRate) = await stack.BurstAsync(s.EndToEndTasks, Callers, Batch, timeout);
+                    var (rate, peak, runMs, enqueueRate, cpuPerTask) = await stack.BurstAsync(s.EndToEndTasks, Callers, Batch, timeout);
                     runs.Add(rate);
+                    foreach (var (process, us) in cpuPerTask) (cpu.TryGetValue(process, out var l) ? l : cpu[process] = []).Add(us);
                     enqueued.Add(enqueueRate);
                     rss.Add(peak);
                     service.Add(runMs);
-                    BenchContext.Log($"end-to-end run {i + 1}: {rate:0} tasks/s (enqueued at {enqueueRate:0}/s), claim→succeeded p50 {runMs:0.0} ms, worker peak RSS {peak:0} MB");
+                    BenchContext.Log($"end-to-end run {i + 1}: {rate:0} tasks/s (enqueued at {enqueueRate:0}/s), claim→succeeded p50 {runMs:0.0} ms, worker peak RSS {peak:0} MB, CPU µs per task: {string.Join(", ", cpuPerTask.Select(p => $"{p.Key} {p.Value:0}"))}");
                 }
                 e2e.Figures.Add(Figure.Of("throughput", "tasks/s", runs));
                 e2e.Figures.Add(Figure.Of("enqueue rate (all enqueue calls returned)", "tasks/s", enqueued));
                 e2e.Figures.Add(Figure.Of("claim→succeeded p50 (in the worker)", "ms", service));
                 e2e.Figures.Add(Figure.Of("worker peak RSS", "MB", rss));
+                foreach (var (process, us) in cpu) e2e.Figures.Add(Figure.Of($"CPU per task: {process}", "µs", us));
                 ctx.Results.Add(e2e);
             }
 
@@ -102,7 +105,7 @@ public static class Pipeline
                 await stack.StartWorkersAsync(1, "--concurrency", "32");
                 await WarmUpAsync(stack, s, timeout);
                 var memory = new ScenarioResult("memory", "Worker memory at concurrency 32");
-                var (rate, peak, _, _) = await stack.BurstAsync(s.EndToEndTasks, Callers, Batch, timeout);
+                var (rate, peak, _, _, _) = await stack.BurstAsync(s.EndToEndTasks, Callers, Batch, timeout);
                 memory.Figures.Add(Figure.One("peak RSS under load", "MB", peak));
                 memory.Figures.Add(Figure.One("throughput at concurrency 32", "tasks/s", rate));
                 memory.Figures.Add(Figure.One("RSS after the burst", "MB", stack.Workers[0].ResidentMegabytes()));

@@ -83,17 +83,16 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     {
         // Matching the attempts too: a task that has meanwhile run, failed and been released again is pending for
         // a later cycle, with no message behind it yet, and must stay pending for the relay.
-        await using var cmd = dataSource.CreateCommand(
+        await using var cmd = new ByKeyStatement(dataSource,
             """
             -- Rows someone holds right now are skipped, never waited for (no deadlock with a claim of the same
             -- rows): whoever holds one moves it on (a claim, a cancel, the relay), or the relay republishes it.
-            -- The rows are found by id only (OFFSET 0 keeps the state test out of the locking scan): with stale
-            -- statistics the planner would otherwise walk every pending row through the state index.
+            WITH l AS MATERIALIZED (
+                SELECT u.id, u.state = 'pending' AND u.attempts = p.attempts AS markable
+                FROM unnest($1::uuid[], $2::int[]) AS p(id, attempts) JOIN tasks u ON u.id = p.id
+                FOR UPDATE OF u SKIP LOCKED)
             UPDATE tasks t SET state = 'queued', updated_at = $3
-            FROM (SELECT u.id, u.state, u.attempts = p.attempts AS same_cycle
-                  FROM tasks u JOIN unnest($1::uuid[], $2::int[]) AS p(id, attempts) ON u.id = p.id
-                  OFFSET 0 FOR UPDATE OF u SKIP LOCKED) AS l
-            WHERE t.id = l.id AND l.state = 'pending' AND l.same_cycle
+            FROM l WHERE t.id = l.id AND l.markable
             """);
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Id).ToArray() });
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Attempts).ToArray() });
@@ -159,20 +158,22 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         var now = clock.GetUtcNow();
         claims.Sort((a, b) => a.Id.CompareTo(b.Id));
         var taken = new Dictionary<Guid, ClaimedTask>();
-        // Rows are locked in id order first, so two claiming statements that share rows can't deadlock.
-        await using (var cmd = dataSource.CreateCommand(
+        // Rows are locked in id order first, so two claiming statements that share rows can't deadlock; whether a
+        // row may be claimed is decided on the row as locked (its latest version).
+        await using (var cmd = new ByKeyStatement(dataSource,
             $"""
-            WITH c AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS c(id, worker, message_id)),
-            locked AS (SELECT id FROM tasks WHERE id IN (SELECT id FROM c) ORDER BY id FOR UPDATE {(skipLocked ? "SKIP LOCKED" : "")})
+            WITH l AS MATERIALIZED (
+                SELECT u.id, c.worker, c.message_id,
+                       NOT u.cancel_requested AND (u.expires_at IS NULL OR u.expires_at > $4)
+                       AND (u.state IN ('pending', 'queued')
+                            OR (u.state = 'running' AND u.message_id = c.message_id AND (u.heartbeat_at < $6 OR u.heartbeat_at IS NULL)
+                                AND u.attempts - u.attempts_base < u.max_attempts + $5)) AS claimable
+                FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS c(id, worker, message_id) JOIN tasks u ON u.id = c.id
+                ORDER BY u.id FOR UPDATE OF u {(skipLocked ? "SKIP LOCKED" : "")})
             UPDATE tasks t SET state = 'running', attempts = t.attempts + 1, started_at = $4, finished_at = NULL,
-                worker = c.worker, message_id = c.message_id, updated_at = $4, heartbeat_at = $4,
+                worker = l.worker, message_id = l.message_id, updated_at = $4, heartbeat_at = $4,
                 progress_current = NULL, progress_total = NULL, progress_message = NULL
-            FROM c
-            WHERE t.id = c.id AND t.id IN (SELECT id FROM locked)
-              AND NOT t.cancel_requested AND (t.expires_at IS NULL OR t.expires_at > $4)
-              AND (t.state IN ('pending', 'queued')
-                   OR (t.state = 'running' AND t.message_id = c.message_id AND (t.heartbeat_at < $6 OR t.heartbeat_at IS NULL)
-                       AND t.attempts - t.attempts_base < t.max_attempts + $5))
+            FROM l WHERE t.id = l.id AND l.claimable
             RETURNING t.id, t.name, t.queue, t.args, t.attempts, t.max_attempts, t.attempts_base, t.time_limit_seconds,
                       t.backoff_seconds, coalesce(t.scheduled_for, t.enqueued_at), t.worker
             """))
@@ -259,14 +260,15 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         var now = clock.GetUtcNow();
         successes.Sort((a, b) => a.Id.CompareTo(b.Id));
         var recorded = new HashSet<Guid>();
-        await using (var cmd = dataSource.CreateCommand(
+        await using (var cmd = new ByKeyStatement(dataSource,
             """
-            WITH s AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[]) AS s(id, attempt, result)),
-            locked AS (SELECT id FROM tasks WHERE id IN (SELECT id FROM s) ORDER BY id FOR UPDATE)
-            UPDATE tasks t SET state = 'succeeded', result = s.result::jsonb, error = NULL, error_details = NULL,
+            WITH l AS MATERIALIZED (
+                SELECT u.id, s.result, u.state = 'running' AND u.attempts = s.attempt AS held
+                FROM unnest($1::uuid[], $2::int[], $3::text[]) AS s(id, attempt, result) JOIN tasks u ON u.id = s.id
+                ORDER BY u.id FOR UPDATE OF u)
+            UPDATE tasks t SET state = 'succeeded', result = l.result::jsonb, error = NULL, error_details = NULL,
                 finished_at = $4, updated_at = $4, cancel_requested = false
-            FROM s
-            WHERE t.id = s.id AND t.id IN (SELECT id FROM locked) AND t.state = 'running' AND t.attempts = s.attempt
+            FROM l WHERE t.id = l.id AND l.held
             RETURNING t.id
             """))
         {
@@ -359,13 +361,16 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     {
         var canceled = new List<Guid>();
         if (running.Count == 0) return canceled;
-        await using var cmd = dataSource.CreateCommand(
+        await using var cmd = new ByKeyStatement(dataSource,
             """
             -- Rows locked by someone (an outcome being recorded) are skipped, the rest locked in id order like
             -- every other many-row write here: no deadlock with a batch of successes.
+            WITH l AS MATERIALIZED (
+                SELECT u.id, u.state = 'running' AND u.worker = $2 AS mine
+                FROM unnest($1::uuid[]) AS r(id) JOIN tasks u ON u.id = r.id
+                ORDER BY u.id FOR UPDATE OF u SKIP LOCKED)
             UPDATE tasks t SET heartbeat_at = $3
-            FROM (SELECT id FROM tasks WHERE id = ANY($1) ORDER BY id FOR UPDATE SKIP LOCKED) AS l
-            WHERE t.id = l.id AND t.state = 'running' AND t.worker = $2
+            FROM l WHERE t.id = l.id AND l.mine
             RETURNING t.id, t.cancel_requested
             """);
         cmd.Parameters.Add(new() { Value = running.ToArray() });

@@ -1,0 +1,61 @@
+using System.Globalization;
+
+namespace Tasks.Benchmarks.Infrastructure;
+
+/// <summary>
+/// CPU time (user + system) used so far by the processes that share the box during a run, from <c>/proc</c>: our
+/// worker processes, this process (the enqueuer), every PostgreSQL process and RabbitMQ's Erlang VM. Divided by
+/// the tasks a run moved, it says which part costs what, which the throughput alone hides.
+/// </summary>
+public sealed record CpuTime(double Workers, double Enqueuer, double Postgres, double RabbitMq)
+{
+    private const double TicksPerSecond = 100; // USER_HZ: 100 on every Linux this runs on
+
+    public static CpuTime Now(IEnumerable<int> workerPids)
+    {
+        double postgres = 0, rabbit = 0;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            var pid = Path.GetFileName(dir);
+            if (!char.IsAsciiDigit(pid[0])) continue;
+            var (comm, seconds) = Read(pid);
+            if (comm == "postgres") postgres += seconds;
+            else if (comm == "beam.smp") rabbit += seconds;
+        }
+        return new CpuTime(
+            workerPids.Sum(p => Read(p.ToString(CultureInfo.InvariantCulture)).Seconds),
+            Read(Environment.ProcessId.ToString(CultureInfo.InvariantCulture)).Seconds, postgres, rabbit);
+    }
+
+    /// <summary>Microseconds of CPU per task between two readings.</summary>
+    public static Dictionary<string, double> PerTask(CpuTime before, CpuTime after, int tasks)
+    {
+        double Us(double from, double to) => (to - from) * 1e6 / tasks;
+        return new Dictionary<string, double>
+        {
+            ["worker"] = Us(before.Workers, after.Workers),
+            ["enqueuer"] = Us(before.Enqueuer, after.Enqueuer),
+            ["postgres"] = Us(before.Postgres, after.Postgres),
+            ["rabbitmq"] = Us(before.RabbitMq, after.RabbitMq),
+        };
+    }
+
+    private static (string Comm, double Seconds) Read(string pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            // pid (comm) state ppid ... : comm may hold spaces and parentheses, so split after the last ')'.
+            var open = stat.IndexOf('(', StringComparison.Ordinal);
+            var close = stat.LastIndexOf(')');
+            var fields = stat[(close + 2)..].Split(' ');
+            // fields[0] is field 3 (state): utime and stime are fields 14 and 15.
+            var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            return (stat[(open + 1)..close], ticks / TicksPerSecond);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return ("", 0); // the process is gone
+        }
+    }
+}
