@@ -16,7 +16,7 @@ namespace Tasks.Core.Lifecycle;
 /// </summary>
 internal sealed class ByKeyStatement : IAsyncDisposable
 {
-    private const string PinPlan =
+    internal const string PinPlan =
         """
         SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),
                set_config('enable_mergejoin', 'off', true), set_config('enable_material', 'off', true),

@@ -38,6 +38,64 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
 
     internal static readonly ValueConverter<TaskState, string> Converter = new(s => NameOf(s), s => Parse(s));
 
+    // The set-based statements of the hot path: each finds its rows by key only (see ByKeyStatement).
+    internal const string MarkQueuedSql =
+        """
+        -- Rows someone holds right now are skipped, never waited for (no deadlock with a claim of the same
+        -- rows): whoever holds one moves it on (a claim, a cancel, the relay), or the relay republishes it.
+        WITH l AS MATERIALIZED (
+            SELECT u.id, u.state = 'pending' AND u.attempts = p.attempts AS markable
+            FROM unnest($1::uuid[], $2::int[]) AS p(id, attempts) JOIN tasks u ON u.id = p.id
+            FOR UPDATE OF u SKIP LOCKED)
+        UPDATE tasks t SET state = 'queued', updated_at = $3
+        FROM l WHERE t.id = l.id AND l.markable
+        """;
+
+    internal const string ClaimSql =
+        """
+        WITH l AS MATERIALIZED (
+            SELECT u.id, c.worker, c.message_id,
+                   NOT u.cancel_requested AND (u.expires_at IS NULL OR u.expires_at > $4)
+                   AND (u.state IN ('pending', 'queued')
+                        OR (u.state = 'running' AND u.message_id = c.message_id AND (u.heartbeat_at < $6 OR u.heartbeat_at IS NULL)
+                            AND u.attempts - u.attempts_base < u.max_attempts + $5)) AS claimable
+            FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS c(id, worker, message_id) JOIN tasks u ON u.id = c.id
+            ORDER BY u.id FOR UPDATE OF u)
+        UPDATE tasks t SET state = 'running', attempts = t.attempts + 1, started_at = $4, finished_at = NULL,
+            worker = l.worker, message_id = l.message_id, updated_at = $4, heartbeat_at = $4,
+            progress_current = NULL, progress_total = NULL, progress_message = NULL
+        FROM l WHERE t.id = l.id AND l.claimable
+        RETURNING t.id, t.name, t.queue, t.args, t.attempts, t.max_attempts, t.attempts_base, t.time_limit_seconds,
+                  t.backoff_seconds, coalesce(t.scheduled_for, t.enqueued_at), t.worker
+        """;
+
+    internal static readonly string ClaimSkippingHeldSql = ClaimSql.Replace("FOR UPDATE OF u)", "FOR UPDATE OF u SKIP LOCKED)", StringComparison.Ordinal);
+
+    internal const string SucceedSql =
+        """
+        WITH l AS MATERIALIZED (
+            SELECT u.id, s.result, u.state = 'running' AND u.attempts = s.attempt AS held
+            FROM unnest($1::uuid[], $2::int[], $3::text[]) AS s(id, attempt, result) JOIN tasks u ON u.id = s.id
+            ORDER BY u.id FOR UPDATE OF u)
+        UPDATE tasks t SET state = 'succeeded', result = l.result::jsonb, error = NULL, error_details = NULL,
+            finished_at = $4, updated_at = $4, cancel_requested = false
+        FROM l WHERE t.id = l.id AND l.held
+        RETURNING t.id
+        """;
+
+    internal const string HeartbeatSql =
+        """
+        -- Rows locked by someone (an outcome being recorded) are skipped, the rest locked in id order like
+        -- every other many-row write here: no deadlock with a batch of successes.
+        WITH l AS MATERIALIZED (
+            SELECT u.id, u.state = 'running' AND u.worker = $2 AS mine
+            FROM unnest($1::uuid[]) AS r(id) JOIN tasks u ON u.id = r.id
+            ORDER BY u.id FOR UPDATE OF u SKIP LOCKED)
+        UPDATE tasks t SET heartbeat_at = $3
+        FROM l WHERE t.id = l.id AND l.mine
+        RETURNING t.id, t.cancel_requested
+        """;
+
     public static string NameOf(TaskState state) => Names[state];
 
     private static TaskState Parse(string name) => ByName[name];
@@ -83,17 +141,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     {
         // Matching the attempts too: a task that has meanwhile run, failed and been released again is pending for
         // a later cycle, with no message behind it yet, and must stay pending for the relay.
-        await using var cmd = new ByKeyStatement(dataSource,
-            """
-            -- Rows someone holds right now are skipped, never waited for (no deadlock with a claim of the same
-            -- rows): whoever holds one moves it on (a claim, a cancel, the relay), or the relay republishes it.
-            WITH l AS MATERIALIZED (
-                SELECT u.id, u.state = 'pending' AND u.attempts = p.attempts AS markable
-                FROM unnest($1::uuid[], $2::int[]) AS p(id, attempts) JOIN tasks u ON u.id = p.id
-                FOR UPDATE OF u SKIP LOCKED)
-            UPDATE tasks t SET state = 'queued', updated_at = $3
-            FROM l WHERE t.id = l.id AND l.markable
-            """);
+        await using var cmd = new ByKeyStatement(dataSource, MarkQueuedSql);
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Id).ToArray() });
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Attempts).ToArray() });
         cmd.Parameters.Add(new() { Value = clock.GetUtcNow() });
@@ -160,23 +208,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         var taken = new Dictionary<Guid, ClaimedTask>();
         // Rows are locked in id order first, so two claiming statements that share rows can't deadlock; whether a
         // row may be claimed is decided on the row as locked (its latest version).
-        await using (var cmd = new ByKeyStatement(dataSource,
-            $"""
-            WITH l AS MATERIALIZED (
-                SELECT u.id, c.worker, c.message_id,
-                       NOT u.cancel_requested AND (u.expires_at IS NULL OR u.expires_at > $4)
-                       AND (u.state IN ('pending', 'queued')
-                            OR (u.state = 'running' AND u.message_id = c.message_id AND (u.heartbeat_at < $6 OR u.heartbeat_at IS NULL)
-                                AND u.attempts - u.attempts_base < u.max_attempts + $5)) AS claimable
-                FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS c(id, worker, message_id) JOIN tasks u ON u.id = c.id
-                ORDER BY u.id FOR UPDATE OF u {(skipLocked ? "SKIP LOCKED" : "")})
-            UPDATE tasks t SET state = 'running', attempts = t.attempts + 1, started_at = $4, finished_at = NULL,
-                worker = l.worker, message_id = l.message_id, updated_at = $4, heartbeat_at = $4,
-                progress_current = NULL, progress_total = NULL, progress_message = NULL
-            FROM l WHERE t.id = l.id AND l.claimable
-            RETURNING t.id, t.name, t.queue, t.args, t.attempts, t.max_attempts, t.attempts_base, t.time_limit_seconds,
-                      t.backoff_seconds, coalesce(t.scheduled_for, t.enqueued_at), t.worker
-            """))
+        await using (var cmd = new ByKeyStatement(dataSource, skipLocked ? ClaimSkippingHeldSql : ClaimSql))
         {
             cmd.Parameters.Add(new() { Value = claims.ConvertAll(c => c.Id).ToArray() });
             cmd.Parameters.Add(new() { Value = claims.ConvertAll(c => c.Worker).ToArray() });
@@ -260,17 +292,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         var now = clock.GetUtcNow();
         successes.Sort((a, b) => a.Id.CompareTo(b.Id));
         var recorded = new HashSet<Guid>();
-        await using (var cmd = new ByKeyStatement(dataSource,
-            """
-            WITH l AS MATERIALIZED (
-                SELECT u.id, s.result, u.state = 'running' AND u.attempts = s.attempt AS held
-                FROM unnest($1::uuid[], $2::int[], $3::text[]) AS s(id, attempt, result) JOIN tasks u ON u.id = s.id
-                ORDER BY u.id FOR UPDATE OF u)
-            UPDATE tasks t SET state = 'succeeded', result = l.result::jsonb, error = NULL, error_details = NULL,
-                finished_at = $4, updated_at = $4, cancel_requested = false
-            FROM l WHERE t.id = l.id AND l.held
-            RETURNING t.id
-            """))
+        await using (var cmd = new ByKeyStatement(dataSource, SucceedSql))
         {
             cmd.Parameters.Add(new() { Value = successes.ConvertAll(c => c.Id).ToArray() });
             cmd.Parameters.Add(new() { Value = successes.ConvertAll(c => c.Attempt).ToArray() });
@@ -361,18 +383,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     {
         var canceled = new List<Guid>();
         if (running.Count == 0) return canceled;
-        await using var cmd = new ByKeyStatement(dataSource,
-            """
-            -- Rows locked by someone (an outcome being recorded) are skipped, the rest locked in id order like
-            -- every other many-row write here: no deadlock with a batch of successes.
-            WITH l AS MATERIALIZED (
-                SELECT u.id, u.state = 'running' AND u.worker = $2 AS mine
-                FROM unnest($1::uuid[]) AS r(id) JOIN tasks u ON u.id = r.id
-                ORDER BY u.id FOR UPDATE OF u SKIP LOCKED)
-            UPDATE tasks t SET heartbeat_at = $3
-            FROM l WHERE t.id = l.id AND l.mine
-            RETURNING t.id, t.cancel_requested
-            """);
+        await using var cmd = new ByKeyStatement(dataSource, HeartbeatSql);
         cmd.Parameters.Add(new() { Value = running.ToArray() });
         cmd.Parameters.Add(new() { Value = worker });
         cmd.Parameters.Add(new() { Value = clock.GetUtcNow() });
