@@ -34,7 +34,10 @@ public static class TasksCoreExtensions
 
         var postgres = ConnectionSettings.Require(builder.Configuration, ConnectionSettings.Postgres);
         services.AddSingleton(_ => new NpgsqlDataSourceBuilder(FastByDefault(postgres)).Build());
-        services.AddDbContext<TasksDbContext>((sp, o) => o
+        // Pooled: each scope still gets a context of its own, reset (nothing tracked, no transaction, connection
+        // closed) when the scope ends, but not rebuilt — setting up a fresh context's internal services cost a
+        // worker a fifth of its CPU per task.
+        services.AddDbContextPool<TasksDbContext>((sp, o) => o
             .UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>(), npgsql =>
             {
                 if (retryQueries) npgsql.EnableRetryOnFailure(3, TimeSpan.FromSeconds(1), null);
