@@ -7,11 +7,12 @@ namespace Tasks.Benchmarks.Infrastructure;
 /// worker processes, this process (the enqueuer), every PostgreSQL process and RabbitMQ's Erlang VM. Divided by
 /// the tasks a run moved, it says which part costs what, which the throughput alone hides.
 /// </summary>
-public sealed record CpuTime(double Workers, double Enqueuer, double Postgres, double RabbitMq)
+public sealed record CpuTime(double Hosts, double Self, double Postgres, double RabbitMq)
 {
     private const double TicksPerSecond = 100; // USER_HZ: 100 on every Linux this runs on
 
-    public static CpuTime Now(IEnumerable<int> workerPids)
+    /// <param name="hostPids">Our host processes under test (workers, or the web app).</param>
+    public static CpuTime Now(IEnumerable<int> hostPids)
     {
         double postgres = 0, rabbit = 0;
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
@@ -23,18 +24,19 @@ public sealed record CpuTime(double Workers, double Enqueuer, double Postgres, d
             else if (comm == "beam.smp") rabbit += seconds;
         }
         return new CpuTime(
-            workerPids.Sum(p => Read(p.ToString(CultureInfo.InvariantCulture)).Seconds),
+            hostPids.Sum(p => Read(p.ToString(CultureInfo.InvariantCulture)).Seconds),
             Read(Environment.ProcessId.ToString(CultureInfo.InvariantCulture)).Seconds, postgres, rabbit);
     }
 
     /// <summary>Microseconds of CPU per task between two readings.</summary>
-    public static Dictionary<string, double> PerTask(CpuTime before, CpuTime after, int tasks)
+    /// <param name="hosts">What the host processes are called in the figures; <paramref name="self"/> likewise for this process.</param>
+    public static Dictionary<string, double> PerTask(CpuTime before, CpuTime after, long tasks, string hosts = "worker", string self = "enqueuer")
     {
         double Us(double from, double to) => (to - from) * 1e6 / tasks;
         return new Dictionary<string, double>
         {
-            ["worker"] = Us(before.Workers, after.Workers),
-            ["enqueuer"] = Us(before.Enqueuer, after.Enqueuer),
+            [hosts] = Us(before.Hosts, after.Hosts),
+            [self] = Us(before.Self, after.Self),
             ["postgres"] = Us(before.Postgres, after.Postgres),
             ["rabbitmq"] = Us(before.RabbitMq, after.RabbitMq),
         };

@@ -50,16 +50,16 @@ public static class HttpEnqueue
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
 
             // Warm-up, long enough for tiered JIT to finish: steady state is what a long-running web app serves at.
-            await LoadAsync(http, "api/v1/tasks", Single, 1, s.HttpConnections, TimeSpan.FromSeconds(s.Quick ? 5 : 10));
-            await LoadAsync(http, "api/v1/tasks/batch", batch, BatchSize, s.HttpBatchConnections, TimeSpan.FromSeconds(s.Quick ? 2 : 5));
-            var singles = new List<(double Rate, double P50, double P99)>();
-            var batches = new List<(double Rate, double P50, double P99)>();
+            await LoadAsync(http, web.Pid, "api/v1/tasks", Single, 1, s.HttpConnections, TimeSpan.FromSeconds(s.Quick ? 5 : 10));
+            await LoadAsync(http, web.Pid, "api/v1/tasks/batch", batch, BatchSize, s.HttpBatchConnections, TimeSpan.FromSeconds(s.Quick ? 2 : 5));
+            var singles = new List<(double Rate, double P50, double P99, Dictionary<string, double> Cpu)>();
+            var batches = new List<(double Rate, double P50, double P99, Dictionary<string, double> Cpu)>();
             for (var i = 0; i < s.Runs; i++)
             {
-                singles.Add(await LoadAsync(http, "api/v1/tasks", Single, 1, s.HttpConnections, TimeSpan.FromSeconds(s.HttpSeconds)));
-                BenchContext.Log($"http single run {i + 1}: {singles[^1].Rate:0} tasks/s, p50 {singles[^1].P50:0.0} ms, p99 {singles[^1].P99:0.0} ms");
-                batches.Add(await LoadAsync(http, "api/v1/tasks/batch", batch, BatchSize, s.HttpBatchConnections, TimeSpan.FromSeconds(s.HttpSeconds)));
-                BenchContext.Log($"http batch run {i + 1}: {batches[^1].Rate:0} tasks/s, p50 {batches[^1].P50:0.0} ms, p99 {batches[^1].P99:0.0} ms");
+                singles.Add(await LoadAsync(http, web.Pid, "api/v1/tasks", Single, 1, s.HttpConnections, TimeSpan.FromSeconds(s.HttpSeconds)));
+                BenchContext.Log($"http single run {i + 1}: {singles[^1].Rate:0} tasks/s, p50 {singles[^1].P50:0.0} ms, p99 {singles[^1].P99:0.0} ms, CPU µs per task: {Describe(singles[^1].Cpu)}");
+                batches.Add(await LoadAsync(http, web.Pid, "api/v1/tasks/batch", batch, BatchSize, s.HttpBatchConnections, TimeSpan.FromSeconds(s.HttpSeconds)));
+                BenchContext.Log($"http batch run {i + 1}: {batches[^1].Rate:0} tasks/s, p50 {batches[^1].P50:0.0} ms, p99 {batches[^1].P99:0.0} ms, CPU µs per task: {Describe(batches[^1].Cpu)}");
             }
             result.Figures.Add(Figure.Of("single: accepted", "tasks/s", [.. singles.Select(r => r.Rate)]));
             result.Figures.Add(Figure.Of("single: p50", "ms", [.. singles.Select(r => r.P50)]));
@@ -67,6 +67,11 @@ public static class HttpEnqueue
             result.Figures.Add(Figure.Of("batch of 100: accepted", "tasks/s", [.. batches.Select(r => r.Rate)]));
             result.Figures.Add(Figure.Of("batch of 100: p50", "ms", [.. batches.Select(r => r.P50)]));
             result.Figures.Add(Figure.Of("batch of 100: p99", "ms", [.. batches.Select(r => r.P99)]));
+            foreach (var process in singles[0].Cpu.Keys)
+            {
+                result.Figures.Add(Figure.Of($"single: CPU per task: {process}", "µs", [.. singles.Select(r => r.Cpu[process])]));
+                result.Figures.Add(Figure.Of($"batch of 100: CPU per task: {process}", "µs", [.. batches.Select(r => r.Cpu[process])]));
+            }
         }
         finally
         {
@@ -75,9 +80,12 @@ public static class HttpEnqueue
         return result;
     }
 
-    private static async Task<(double Rate, double P50, double P99)> LoadAsync(
-        HttpClient http, string path, string body, int tasksPerCall, int connections, TimeSpan duration)
+    private static string Describe(Dictionary<string, double> cpu) => string.Join(", ", cpu.Select(p => $"{p.Key} {p.Value:0}"));
+
+    private static async Task<(double Rate, double P50, double P99, Dictionary<string, double> Cpu)> LoadAsync(
+        HttpClient http, int webPid, string path, string body, int tasksPerCall, int connections, TimeSpan duration)
     {
+        var cpuBefore = CpuTime.Now([webPid]);
         var uri = new Uri(path, UriKind.Relative);
         var content = Encoding.UTF8.GetBytes(body);
         var latencies = new List<double>[connections];
@@ -101,8 +109,9 @@ public static class HttpEnqueue
         })).ToList();
         await Task.WhenAll(loops);
         var elapsed = clock.Elapsed.TotalSeconds;
+        var cpu = CpuTime.PerTask(cpuBefore, CpuTime.Now([webPid]), Math.Max(1, accepted), hosts: "web", self: "load generator");
         if (failures > 0) throw new InvalidOperationException($"{failures} requests to {path} were not accepted.");
         var all = latencies.SelectMany(l => l).ToList();
-        return (accepted / elapsed, Stats.Percentile(all, 50), Stats.Percentile(all, 99));
+        return (accepted / elapsed, Stats.Percentile(all, 50), Stats.Percentile(all, 99), cpu);
     }
 }
