@@ -193,6 +193,21 @@ public sealed class ExecutionTests(TasksStack stack) : IClassFixture<TasksStack>
     }
 
     [Fact]
+    public async Task A_result_PostgreSQL_cannot_store_fails_the_task_once_with_a_clear_error()
+    {
+        // A literal backslash and "u0000" is ordinary text; a NUL character is what jsonb refuses.
+        var plain = await stack.Http.EnqueueAsync(new { name = "test.result", args = new { text = "\\u0000" } });
+        var nul = await stack.Http.EnqueueAsync(new { name = "test.result", args = new { text = "half", nul = true } });
+
+        var stored = await stack.Http.WaitForStateAsync(plain.Id, "succeeded");
+        Assert.Equal("\\u0000", stored.Result!.Value.GetProperty("text").GetString());
+        var refused = await stack.Http.WaitForStateAsync(nul.Id, "failed");
+        Assert.Equal(1, refused.Attempts); // not retried: the same result would be refused again
+        Assert.Contains("NUL", refused.Error, StringComparison.Ordinal);
+        Assert.Null(refused.Result);
+    }
+
+    [Fact]
     public async Task Concurrent_messages_never_share_a_DbContext()
     {
         var tasks = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>

@@ -91,13 +91,16 @@ public sealed partial class TaskRegistry
             return new ArgsCheck(null, null, errors);
         }
         var normalised = JsonSerializer.Serialize(value, definition.ArgsType, ArgsJson);
-        if (EscapedNul().IsMatch(normalised))
+        if (ContainsNul(normalised))
         {
             errors["args"] = ["args must not contain NUL characters (\\u0000): PostgreSQL can't store them."];
             return new ArgsCheck(null, null, errors);
         }
         return new ArgsCheck(value, normalised, errors);
     }
+
+    /// <summary>Whether JSON text holds a NUL character (a <c>\u0000</c> escape), which PostgreSQL's jsonb refuses.</summary>
+    public static bool ContainsNul(string json) => EscapedNul().IsMatch(json);
 
     // A \u0000 escape in the JSON text, not a literal backslash followed by "u0000".
     [System.Text.RegularExpressions.GeneratedRegex(@"(?<!\\)(?:\\\\)*\\u0000")]

@@ -23,6 +23,10 @@ public sealed record DbWriteArgs(Guid TrackedId, Guid SqlId, bool Fail = false);
 [TaskContract("test.rawwrite", MaxAttempts = 1)]
 public sealed record RawWriteArgs(Guid Id, bool Fail = false);
 
+/// <summary>Returns <paramref name="Text"/> as its result, with a NUL character between its halves when asked (PostgreSQL can't store one).</summary>
+[TaskContract("test.result", MaxAttempts = 3)]
+public sealed record ResultArgs(string Text, bool Nul = false);
+
 /// <summary>Records which DbContext instance it got, holding it for a while so runs overlap.</summary>
 [TaskContract("test.context", MaxAttempts = 1)]
 public sealed record ContextArgs(int HoldMilliseconds);
@@ -49,6 +53,7 @@ public static class TestHandlerRegistration
         .AddTaskHandler<AfterCommitArgs, AfterCommitHandler>()
         .AddTaskHandler<DbWriteArgs, DbWriteHandler>()
         .AddTaskHandler<RawWriteArgs, RawWriteHandler>()
+        .AddTaskHandler<ResultArgs, ResultHandler>()
         .AddTaskHandler<ContextArgs, ContextHandler>()
         .AddTaskHandler<StubbornArgs, StubbornHandler>()
         .AddTaskHandler<SecretArgs, SecretHandler>();
@@ -101,6 +106,12 @@ public sealed class RawWriteHandler : ITaskHandler<RawWriteArgs>
         if (args.Fail) throw new InvalidOperationException("handler failed after writing");
         return TaskOutcome.Succeeded();
     }
+}
+
+public sealed class ResultHandler : ITaskHandler<ResultArgs>
+{
+    public Task<TaskOutcome> RunAsync(ResultArgs args, TaskContext context) =>
+        Task.FromResult(TaskOutcome.Succeeded(new { text = args.Nul ? args.Text + "\0" + args.Text : args.Text }));
 }
 
 public sealed class ContextHandler : ITaskHandler<ContextArgs>

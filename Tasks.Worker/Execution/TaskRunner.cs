@@ -106,6 +106,10 @@ public sealed partial class TaskRunner(
                 if (outcome is TaskOutcome.SucceededOutcome success)
                 {
                     var result = success.Result is null ? null : JsonSerializer.Serialize(success.Result, TaskRegistry.ArgsJson);
+                    // Not storable, and running it again won't change that: a failure that says why, with the
+                    // handler's database work rolled back like any other failure's.
+                    if (result is not null && TaskRegistry.ContainsNul(result))
+                        return new TaskOutcome.FailOutcome("Its result can't be stored: it contains NUL characters (\\u0000), which PostgreSQL can't hold.");
                     bool recorded;
                     if (!usedDatabase.Value && !db.ChangeTracker.HasChanges())
                     {
