@@ -86,12 +86,23 @@ public sealed class TasksStack : IAsyncDisposable
         _workers.Clear();
     }
 
-    public async Task ClearTasksAsync()
+    /// <summary>
+    /// Where a run starts: the database's clock (a run's rows are those enqueued from then on) and how many tasks had
+    /// finished before it. Rows of earlier runs stay, as a production table keeps its history: a table emptied
+    /// before every run would measure the statements as they run on a table of a few thousand rows.
+    /// </summary>
+    private async Task<(DateTimeOffset Since, long FinishedBefore)> MarkRunAsync()
     {
         await using var conn = new NpgsqlConnection(Isolated.Postgres);
         await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand("TRUNCATE tasks", conn);
-        await cmd.ExecuteNonQueryAsync();
+        await using var cmd = new NpgsqlCommand(
+            """
+            SELECT clock_timestamp(),
+                   (SELECT coalesce(sum(n), 0)::bigint FROM task_state_counts WHERE state IN ('succeeded', 'failed', 'canceled', 'expired'))
+            """, conn);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetFieldValue<DateTimeOffset>(0), reader.GetInt64(1));
     }
 
     /// <summary>Enqueues <paramref name="count"/> demo.echo tasks in one call (one transaction, published in order).</summary>
@@ -112,7 +123,7 @@ public sealed class TasksStack : IAsyncDisposable
     /// </summary>
     public async Task<Burst> BurstAsync(int total, int callers, int batch, TimeSpan timeout)
     {
-        await ClearTasksAsync();
+        var (since, finishedBefore) = await MarkRunAsync();
         var cpuBefore = CpuTime.Now(_workers.Select(w => w.Pid));
         var left = total;
         var peak = 0.0;
@@ -137,7 +148,7 @@ public sealed class TasksStack : IAsyncDisposable
         var enqueueClock = Stopwatch.StartNew();
         await Task.WhenAll(enqueuers);
         var enqueueSeconds = enqueueClock.Elapsed.TotalSeconds;
-        await WaitFinishedAsync(total, timeout);
+        await WaitFinishedAsync(finishedBefore + total, timeout);
         var cpu = CpuTime.PerTask(cpuBefore, CpuTime.Now(_workers.Select(w => w.Pid)), total);
         await sampling.CancelAsync();
         await sampler;
@@ -148,8 +159,9 @@ public sealed class TasksStack : IAsyncDisposable
             """
             SELECT count(*), extract(epoch FROM max(finished_at) - min(enqueued_at)),
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at) * 1000)
-            FROM tasks WHERE state = 'succeeded'
+            FROM tasks WHERE state = 'succeeded' AND enqueued_at >= $1
             """, conn);
+        cmd.Parameters.Add(new() { Value = since });
         await using var reader = await cmd.ExecuteReaderAsync();
         await reader.ReadAsync();
         var succeeded = reader.GetInt64(0);
@@ -167,7 +179,7 @@ public sealed class TasksStack : IAsyncDisposable
     /// </summary>
     public async Task<Dictionary<string, double>> PacedAsync(double rate, TimeSpan duration, TimeSpan timeout)
     {
-        await ClearTasksAsync();
+        var (since, finishedBefore) = await MarkRunAsync();
         var total = (int)(rate * duration.TotalSeconds);
         var inflight = new List<Task>(total);
         var clock = Stopwatch.StartNew();
@@ -179,7 +191,7 @@ public sealed class TasksStack : IAsyncDisposable
             await Task.Delay(1);
         }
         await Task.WhenAll(inflight);
-        await WaitFinishedAsync(total, timeout);
+        await WaitFinishedAsync(finishedBefore + total, timeout);
 
         await using var conn = new NpgsqlConnection(Isolated.Postgres);
         await conn.OpenAsync();
@@ -188,8 +200,9 @@ public sealed class TasksStack : IAsyncDisposable
             SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - enqueued_at) * 1000),
                    percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - enqueued_at) * 1000),
                    count(*) / nullif(extract(epoch FROM max(finished_at) - min(enqueued_at)), 0)
-            FROM tasks WHERE state = 'succeeded'
+            FROM tasks WHERE state = 'succeeded' AND enqueued_at >= $1
             """, conn);
+        cmd.Parameters.Add(new() { Value = since });
         await using var reader = await cmd.ExecuteReaderAsync();
         await reader.ReadAsync();
         var start = reader.GetFieldValue<double[]>(0);
@@ -203,11 +216,11 @@ public sealed class TasksStack : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits until <paramref name="total"/> tasks have finished, polling the counts by state the product keeps
+    /// Waits until <paramref name="total"/> tasks have finished (since the stack started), polling the counts by state the product keeps
     /// (<c>task_state_counts</c>): a few rows, where counting the tasks themselves every 50 ms would load the very
     /// database being measured.
     /// </summary>
-    private async Task WaitFinishedAsync(int total, TimeSpan timeout)
+    private async Task WaitFinishedAsync(long total, TimeSpan timeout)
     {
         await using var conn = new NpgsqlConnection(Isolated.Postgres);
         await conn.OpenAsync();
