@@ -21,12 +21,16 @@ public static class TasksCoreExtensions
     /// <paramref name="configureBus"/> adds consumers; <paramref name="configureRabbit"/> adds endpoints.
     /// <paramref name="retryQueries"/> retries EF Core work on transient errors (a connection that died with a
     /// database restart); only for hosts that never open transactions themselves, which EF can't retry.
+    /// <paramref name="poolContexts"/> reuses <see cref="TasksDbContext"/> instances across scopes (each scope still
+    /// gets one of its own, reset when the scope ends); only for hosts where nothing can hold on to a context after
+    /// its scope has ended.
     /// </summary>
     public static IHostApplicationBuilder AddTasksCore(
         this IHostApplicationBuilder builder,
         Action<IBusRegistrationConfigurator>? configureBus = null,
         Action<IBusRegistrationContext, IRabbitMqBusFactoryConfigurator>? configureRabbit = null,
-        bool retryQueries = false)
+        bool retryQueries = false,
+        bool poolContexts = true)
     {
         var services = builder.Services;
         services.AddOptions<TasksOptions>().BindConfiguration(TasksOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -34,15 +38,16 @@ public static class TasksCoreExtensions
 
         var postgres = ConnectionSettings.Require(builder.Configuration, ConnectionSettings.Postgres);
         services.AddSingleton(_ => new NpgsqlDataSourceBuilder(FastByDefault(postgres)).Build());
-        // Pooled: each scope still gets a context of its own, reset (nothing tracked, no transaction, connection
-        // closed) when the scope ends, but not rebuilt — setting up a fresh context's internal services cost a
-        // worker a fifth of its CPU per task.
-        services.AddDbContextPool<TasksDbContext>((sp, o) => o
+        void Configure(IServiceProvider sp, DbContextOptionsBuilder o) => o
             .UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>(), npgsql =>
             {
                 if (retryQueries) npgsql.EnableRetryOnFailure(3, TimeSpan.FromSeconds(1), null);
             })
-            .UseSnakeCaseNamingConvention());
+            .UseSnakeCaseNamingConvention();
+        // Pooled, each scope still gets a context of its own, reset when the scope ends, but not rebuilt: setting up
+        // a fresh context's internal services is most of what a small request costs EF Core.
+        if (poolContexts) services.AddDbContextPool<TasksDbContext>(Configure);
+        else services.AddDbContext<TasksDbContext>(Configure);
 
         services.AddTaskContracts(typeof(TaskContractAttribute).Assembly);
         services.AddSingleton<TaskRegistry>();

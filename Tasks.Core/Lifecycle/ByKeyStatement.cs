@@ -41,8 +41,18 @@ internal sealed class ByKeyStatement : IAsyncDisposable
     public async Task<NpgsqlDataReader> ExecuteReaderAsync(CancellationToken ct)
     {
         var reader = await _batch.ExecuteReaderAsync(ct);
-        await reader.NextResultAsync(ct);
-        return reader;
+        try
+        {
+            // The statement's own error (a deadlock victim, a timeout) surfaces here, after Npgsql handed the reader
+            // over: disposed here, or its pooled connection would never go back.
+            await reader.NextResultAsync(ct);
+            return reader;
+        }
+        catch
+        {
+            await reader.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Runs it; returns the rows it changed.</summary>
