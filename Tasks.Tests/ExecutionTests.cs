@@ -146,6 +146,34 @@ public sealed class ExecutionTests(TasksStack stack) : IClassFixture<TasksStack>
     }
 
     [Fact]
+    public async Task An_abandoned_handler_never_writes_into_a_later_message_s_DbContext()
+    {
+        // One slot and a queue of its own: the worker's context pool holds little more than the abandoned handler's
+        // context, so the next message would get it if it went back to the pool.
+        var queue = "linger-" + Guid.NewGuid().ToString("N")[..8];
+        await using var worker = await stack.StartWorkerAsync(new()
+        {
+            ["Worker:Queues"] = queue, ["Worker:Name"] = "linger", ["Worker:Concurrency"] = "1", ["Worker:Prefetch"] = "1",
+        });
+        var id = Guid.NewGuid();
+        var lingering = await stack.Http.EnqueueAsync(new { name = "test.lingering", args = new { id, seconds = 5 }, queue });
+        // Runs once the first is abandoned (~3 s in) and holds its transaction open while the first wakes up (5 s).
+        var next = await stack.Http.EnqueueAsync(new { name = "test.context", args = new { holdMilliseconds = 4000 }, queue });
+
+        var abandoned = await stack.Http.WaitForStateAsync(lingering.Id, "failed", seconds: 15);
+        Assert.Contains("abandoned", abandoned.Error);
+        await stack.Http.WaitForStateAsync(next.Id, "succeeded", seconds: 20);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        IReadOnlyList<string>? tried;
+        while (!TestObservations.LateWrites.TryGetValue(id, out tried) && DateTime.UtcNow < deadline) await Task.Delay(100);
+
+        Assert.NotNull(tried);
+        Assert.Equal(3, tried.Count); // it woke up and tried all three ways: tracked, SQL, plain ADO.NET
+        Assert.Equal(0, await stack.CountAsync("api_keys WHERE name LIKE $1", $"lingering-{id}-%"));
+        await worker.StopAsync(TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
     public async Task After_commit_callbacks_run_after_the_commit_in_order_and_never_on_rollback()
     {
         var ok = "ok-" + Guid.NewGuid();

@@ -56,10 +56,7 @@ public static class WorkerExtensions
                         e.ConfigureConsumer<RunTaskConsumer>(context);
                     });
                 }
-            },
-            // Not pooled here: a handler abandoned after its time limit may still hold its context, and a pooled
-            // one would be handed to the next message with that handler still writing to it.
-            poolContexts: false);
+            });
         return builder;
     }
 

@@ -21,16 +21,15 @@ public static class TasksCoreExtensions
     /// <paramref name="configureBus"/> adds consumers; <paramref name="configureRabbit"/> adds endpoints.
     /// <paramref name="retryQueries"/> retries EF Core work on transient errors (a connection that died with a
     /// database restart); only for hosts that never open transactions themselves, which EF can't retry.
-    /// <paramref name="poolContexts"/> reuses <see cref="TasksDbContext"/> instances across scopes (each scope still
-    /// gets one of its own, reset when the scope ends); only for hosts where nothing can hold on to a context after
-    /// its scope has ended.
+    /// <see cref="TasksDbContext"/> instances are pooled: each scope gets one of its own, reset when the scope ends,
+    /// so a host must never end a scope while something still uses its context (the worker keeps an abandoned
+    /// handler's scope alive for that reason).
     /// </summary>
     public static IHostApplicationBuilder AddTasksCore(
         this IHostApplicationBuilder builder,
         Action<IBusRegistrationConfigurator>? configureBus = null,
         Action<IBusRegistrationContext, IRabbitMqBusFactoryConfigurator>? configureRabbit = null,
-        bool retryQueries = false,
-        bool poolContexts = true)
+        bool retryQueries = false)
     {
         var services = builder.Services;
         services.AddOptions<TasksOptions>().BindConfiguration(TasksOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -46,8 +45,7 @@ public static class TasksCoreExtensions
             .UseSnakeCaseNamingConvention();
         // Pooled, each scope still gets a context of its own, reset when the scope ends, but not rebuilt: setting up
         // a fresh context's internal services is most of what a small request costs EF Core.
-        if (poolContexts) services.AddDbContextPool<TasksDbContext>(Configure);
-        else services.AddDbContext<TasksDbContext>(Configure);
+        services.AddDbContextPool<TasksDbContext>(Configure);
 
         services.AddTaskContracts(typeof(TaskContractAttribute).Assembly);
         services.AddSingleton<TaskRegistry>();

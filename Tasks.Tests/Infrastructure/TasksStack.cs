@@ -85,8 +85,9 @@ public class TasksStack : IAsyncLifetime
         return app;
     }
 
+    /// <summary>Another worker host, with <paramref name="settings"/> on top of the stack's.</summary>
     public Task<WebApplication> StartWorkerAsync(Dictionary<string, string?> settings) =>
-        StartHostAsync("Tasks.Worker", settings, b =>
+        StartHostAsync("Tasks.Worker", new Dictionary<string, string?>(Settings.Concat(settings).GroupBy(s => s.Key).Select(g => g.Last())), b =>
         {
             b.AddTasksWorker();
             b.Services.AddBuiltInHandlers();

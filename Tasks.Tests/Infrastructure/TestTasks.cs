@@ -27,13 +27,17 @@ public sealed record RawWriteArgs(Guid Id, bool Fail = false);
 [TaskContract("test.result", MaxAttempts = 3)]
 public sealed record ResultArgs(string Text, bool Nul = false);
 
-/// <summary>Records which DbContext instance it got, holding it for a while so runs overlap.</summary>
+/// <summary>Records which DbContext instance it got, holding it (and its open transaction) for a while so runs overlap.</summary>
 [TaskContract("test.context", MaxAttempts = 1)]
 public sealed record ContextArgs(int HoldMilliseconds);
 
 /// <summary>Ignores its token: for the abandon-after-grace path.</summary>
 [TaskContract("test.stubborn", MaxAttempts = 1, TimeLimitSeconds = 1)]
 public sealed record StubbornArgs(int Seconds);
+
+/// <summary>Ignores its token past the grace period, then tries to write through its DbContext and its connection.</summary>
+[TaskContract("test.lingering", MaxAttempts = 1, TimeLimitSeconds = 1)]
+public sealed record LingeringArgs(Guid Id, int Seconds);
 
 /// <summary>Carries a secret; logs a line of its own while it runs.</summary>
 [TaskContract("test.secret", MaxAttempts = 1)]
@@ -43,6 +47,7 @@ public static class TestObservations
 {
     public static readonly ConcurrentQueue<(string Marker, int Step, string StateAtCallback)> AfterCommit = new();
     public static readonly ConcurrentDictionary<Guid, (Guid ContextInstance, int ObjectHash)> Contexts = new();
+    public static readonly ConcurrentDictionary<Guid, IReadOnlyList<string>> LateWrites = new();
     public static int Concurrent;
     public static int MaxConcurrent;
 }
@@ -56,6 +61,7 @@ public static class TestHandlerRegistration
         .AddTaskHandler<ResultArgs, ResultHandler>()
         .AddTaskHandler<ContextArgs, ContextHandler>()
         .AddTaskHandler<StubbornArgs, StubbornHandler>()
+        .AddTaskHandler<LingeringArgs, LingeringHandler>()
         .AddTaskHandler<SecretArgs, SecretHandler>();
 }
 
@@ -123,7 +129,9 @@ public sealed class ContextHandler : ITaskHandler<ContextArgs>
         while ((seen = Volatile.Read(ref TestObservations.MaxConcurrent)) < now)
             Interlocked.CompareExchange(ref TestObservations.MaxConcurrent, now, seen);
         TestObservations.Contexts[context.TaskId] = (context.Db.ContextId.InstanceId, System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(context.Db));
-        await context.Db.Database.ExecuteSqlAsync($"SELECT pg_sleep({args.HoldMilliseconds / 1000.0})", context.CancellationToken);
+        // Its transaction begins on the server, then stays open while the handler waits (off the connection).
+        await context.Db.Database.ExecuteSqlAsync($"SELECT 1", context.CancellationToken);
+        await Task.Delay(args.HoldMilliseconds, context.CancellationToken);
         Interlocked.Decrement(ref TestObservations.Concurrent);
         return TaskOutcome.Succeeded();
     }
@@ -134,6 +142,43 @@ public sealed class StubbornHandler : ITaskHandler<StubbornArgs>
     public async Task<TaskOutcome> RunAsync(StubbornArgs args, TaskContext context)
     {
         await Task.Delay(TimeSpan.FromSeconds(args.Seconds), CancellationToken.None);
+        return TaskOutcome.Succeeded();
+    }
+}
+
+public sealed class LingeringHandler : ITaskHandler<LingeringArgs>
+{
+    public async Task<TaskOutcome> RunAsync(LingeringArgs args, TaskContext context)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(args.Seconds), CancellationToken.None);
+        var db = context.Db;
+        var tried = new List<string>();
+        async Task TryAsync(string how, Func<Task> write)
+        {
+            try
+            {
+                await write();
+                tried.Add(how + ": sent");
+            }
+            catch (Exception e)
+            {
+                tried.Add($"{how}: {e.GetType().Name}");
+            }
+        }
+        await TryAsync("tracked", async () =>
+        {
+            db.ApiKeys.Add(new ApiKey { Id = Guid.NewGuid(), Name = $"lingering-{args.Id}-tracked", Hash = Guid.NewGuid().ToString("N"), CreatedAt = DateTimeOffset.UtcNow });
+            await db.SaveChangesAsync();
+        });
+        await TryAsync("sql", () => db.Database.ExecuteSqlAsync(
+            $"INSERT INTO api_keys (id, name, hash, created_at) VALUES ({Guid.NewGuid()}, {$"lingering-{args.Id}-sql"}, {Guid.NewGuid().ToString("N")}, now())"));
+        await TryAsync("raw", async () =>
+        {
+            await using var cmd = db.Database.GetDbConnection().CreateCommand();
+            cmd.CommandText = $"INSERT INTO api_keys (id, name, hash, created_at) VALUES ('{Guid.NewGuid()}', 'lingering-{args.Id}-raw', '{Guid.NewGuid():N}', now())";
+            await cmd.ExecuteNonQueryAsync();
+        });
+        TestObservations.LateWrites[args.Id] = tried;
         return TaskOutcome.Succeeded();
     }
 }

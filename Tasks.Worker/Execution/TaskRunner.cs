@@ -82,22 +82,28 @@ public sealed partial class TaskRunner(
     private async Task<TaskOutcome?> RunHandlerAsync(ClaimedTask task, HandlerRegistration handler, RunningTask attempt)
     {
         var afterCommit = new AfterCommitQueue();
-        await using (var scope = scopes.CreateAsyncScope())
+        var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<TasksDbContext>();
+        Task<TaskOutcome>? run = null;
+        try
         {
-            var db = scope.ServiceProvider.GetRequiredService<TasksDbContext>();
             TaskOutcome outcome;
             try
             {
                 // A transaction of Npgsql's own, lent to EF Core: BEGIN goes out with the handler's first command, so
                 // a handler that never uses the database costs no round trip at all (see the success path below).
-                await db.Database.OpenConnectionAsync(attempt.Token);
-                var tx = await ((NpgsqlConnection)db.Database.GetDbConnection()).BeginTransactionAsync(attempt.Token);
+                // Opened here, not through EF Core (which would count it open twice, once more for the transaction,
+                // and keep it open past the close below).
+                var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+                await connection.OpenAsync(attempt.Token);
+                var tx = await connection.BeginTransactionAsync(attempt.Token);
                 await db.Database.UseTransactionAsync(tx, attempt.Token);
                 var context = new TaskContext(task, lifecycle, db, afterCommit, attempt.Token);
                 var usedDatabase = DatabaseUse.Watch();
                 try
                 {
-                    outcome = await WaitWithGraceAsync(handler.InvokeAsync(scope.ServiceProvider, task.Args, context), attempt);
+                    run = handler.InvokeAsync(scope.ServiceProvider, task.Args, context);
+                    outcome = await WaitWithGraceAsync(run, attempt);
                 }
                 finally
                 {
@@ -116,7 +122,7 @@ public sealed partial class TaskRunner(
                         // The handler sent nothing: its transaction never began on the server, and the connection goes
                         // back to the pool without a ROLLBACK. Its success is written with other tasks' in one statement.
                         await db.Database.UseTransactionAsync(null, CancellationToken.None);
-                        await db.Database.CloseConnectionAsync();
+                        await connection.CloseAsync();
                         recorded = await lifecycle.SucceedAsync(task, result);
                     }
                     else
@@ -155,7 +161,30 @@ public sealed partial class TaskRunner(
                 outcome = new TaskOutcome.RetryOutcome($"{e.GetType().Name}: {e.Message}", null, e.ToString());
             }
             return outcome;
-        } // the scope, its DbContext and its transaction end here, unsaved
+        }
+        finally
+        {
+            if (run is { IsCompleted: false }) await AbandonAsync(db);
+            else await scope.DisposeAsync(); // its DbContext (back to the pool) and its transaction end here, unsaved
+        }
+    }
+
+    /// <summary>
+    /// A handler given up on may still hold its scope's services and its DbContext, and use them later. Its connection
+    /// is closed now (rolling its work back and releasing its locks; whatever it sends later fails), but its scope is
+    /// never disposed: that would hand its pooled DbContext, reset, to a later message while this handler still writes
+    /// to it. The scope and the context are left to the garbage collector.
+    /// </summary>
+    private static async Task AbandonAsync(TasksDbContext db)
+    {
+        try
+        {
+            await db.Database.GetDbConnection().DisposeAsync();
+        }
+        catch (Exception)
+        {
+            // The handler may be using the connection this moment; it's broken either way, which is all we need.
+        }
     }
 
     /// <summary>
