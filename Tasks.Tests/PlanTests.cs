@@ -54,6 +54,25 @@ public sealed class PlanTests(TasksStack stack) : IClassFixture<TasksStack>
         }
         await AssertByKeyAsync("settled at 80,000 rows (well past 2 MB)");
 
+        // And that plan is kept, not made again at every call (which costs more than running it).
+        var (generic, custom) = await PlansMadeAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            await ExecuteAsync(ByKeyStatement.PinPlan);
+            await ExecuteAsync($"EXECUTE {call}");
+        }
+        var (generic2, custom2) = await PlansMadeAsync();
+        Assert.True(custom2 == custom && generic2 == generic + 5,
+            $"{statement}: 5 calls at 80,000 rows made {custom2 - custom} custom plans and used the generic one {generic2 - generic} times");
+
+        async Task<(long Generic, long Custom)> PlansMadeAsync()
+        {
+            await using var cmd = new NpgsqlCommand("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'hot'", conn, tx);
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            Assert.True(await reader.ReadAsync(ct));
+            return (reader.GetInt64(0), reader.GetInt64(1));
+        }
+
         async Task AssertByKeyAsync(string when)
         {
             await ExecuteAsync(ByKeyStatement.PinPlan);
