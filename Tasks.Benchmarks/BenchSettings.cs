@@ -6,10 +6,10 @@ namespace Tasks.Benchmarks;
 public sealed record BenchSettings
 {
     /// <summary>The worker's default <c>Worker:Concurrency</c>: Hangfire gets as many workers, the bus ceiling as many consumers.</summary>
-    public const int WorkerConcurrency = 16;
+    public const int WorkerConcurrency = 32;
 
     /// <summary>The worker's default prefetch (<c>Worker:Prefetch</c>), used for the bus ceiling too.</summary>
-    public const int WorkerPrefetch = 32;
+    public const int WorkerPrefetch = 4 * WorkerConcurrency;
 
     public bool Quick { get; init; }
     public int Runs { get; init; } = 3;

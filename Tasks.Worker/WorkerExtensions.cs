@@ -47,7 +47,7 @@ public static class WorkerExtensions
                     rabbit.ReceiveEndpoint(queue, e =>
                     {
                         e.ConfigureConsumeTopology = false;
-                        e.PrefetchCount = Math.Max(worker.Prefetch, worker.Concurrency);
+                        e.PrefetchCount = worker.EffectivePrefetch;
                         e.ConcurrentMessageLimit = worker.Concurrency;
                         // Failures of tasks are recorded by TaskRunner; what escapes is infrastructure (database
                         // down). Retry in memory, then hand the message back to the broker, never to an error queue.

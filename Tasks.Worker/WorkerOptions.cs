@@ -12,13 +12,22 @@ public sealed class WorkerOptions
         ErrorMessage = "Worker:Queues must be a comma-separated list of queue names (lowercase letters, digits, '.', '_', '-').")]
     public string Queues { get; set; } = "default";
 
-    /// <summary>Tasks run at once, per queue.</summary>
+    /// <summary>
+    /// Tasks run at once, per queue. Each running task holds a database connection of its own (its transaction), so
+    /// PostgreSQL's <c>max_connections</c> must leave room for every worker's concurrency.
+    /// </summary>
     [Range(1, 1024)]
-    public int Concurrency { get; set; } = 16;
+    public int Concurrency { get; set; } = 32;
 
-    /// <summary>Messages the broker hands over ahead of time, per queue; at least <see cref="Concurrency"/>.</summary>
+    /// <summary>
+    /// Messages the broker hands over ahead of time, per queue; at least <see cref="Concurrency"/>. Default four
+    /// times the concurrency (Celery's multiplier): a worker never waits for the broker between tasks. Lower it
+    /// for long tasks, whose prefetched messages wait behind them while other workers may be idle.
+    /// </summary>
     [Range(1, 65535)]
-    public int Prefetch { get; set; } = 32;
+    public int? Prefetch { get; set; }
+
+    public int EffectivePrefetch => Math.Max(Prefetch ?? 4 * Concurrency, Concurrency);
 
     /// <summary>How the worker appears on tasks and in the dashboard. Default <c>worker@host:pid</c>.</summary>
     public string? Name { get; set; }
