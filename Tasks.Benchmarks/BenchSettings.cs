@@ -20,6 +20,9 @@ public sealed record BenchSettings
     public int HttpConnections { get; init; } = 64;
     public int HttpBatchConnections { get; init; } = 8;
     public double LatencySeconds { get; init; } = 15;
+
+    /// <summary>Scenario 5's rate (<c>--latency-rate N</c>) instead of half of scenario 3's median: to compare builds at one rate.</summary>
+    public double? LatencyRate { get; init; }
     public int QueryRows { get; init; } = 1_000_000;
     public int QueryRequests { get; init; } = 200;
     public int HangfireJobs { get; init; } = 5_000;
@@ -59,12 +62,15 @@ public sealed record BenchSettings
                     settings.WorkerEnvironment[key] = value;
                     i++;
                     break;
+                case "--latency-rate" when i + 1 < args.Length:
+                    settings = settings with { LatencyRate = double.Parse(args[++i], CultureInfo.InvariantCulture) };
+                    break;
                 case "--rows" when i + 1 < args.Length:
                     settings = settings with { QueryRows = int.Parse(args[++i], CultureInfo.InvariantCulture) };
                     break;
                 default:
                     throw new ArgumentException(
-                        $"Unknown argument '{args[i]}'. Usage: Tasks.Benchmarks [--quick] [--runs N] [--only 1,3,8] [--rows N] [--worker-env Key=Value] [--out bench-results.json]");
+                        $"Unknown argument '{args[i]}'. Usage: Tasks.Benchmarks [--quick] [--runs N] [--only 1,3,8] [--rows N] [--latency-rate N] [--worker-env Key=Value] [--out bench-results.json]");
             }
         }
         return settings;

@@ -69,8 +69,8 @@ public static class Pipeline
 
             if (s.IsSelected(5) && e2e is not null)
             {
-                var rate = e2e.Figures[0].Median / 2;
-                var latency = new ScenarioResult("latency", "5. Latency at half the end-to-end maximum");
+                var rate = s.LatencyRate ?? e2e.Figures[0].Median / 2;
+                var latency = new ScenarioResult("latency", s.LatencyRate is null ? "5. Latency at half the end-to-end maximum" : "5. Latency at a given rate");
                 latency.Settings["rate"] = Math.Round(rate);
                 latency.Settings["seconds"] = s.LatencySeconds;
                 latency.Settings["enqueue"] = "single-task TaskEnqueuer calls, each its own transaction and publish";
