@@ -83,10 +83,10 @@ public sealed partial class TaskRunner(
     {
         var afterCommit = new AfterCommitQueue();
         var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<TasksDbContext>();
         Task<TaskOutcome>? run = null;
         try
         {
+            var db = scope.ServiceProvider.GetRequiredService<TasksDbContext>();
             TaskOutcome outcome;
             try
             {
@@ -164,7 +164,7 @@ public sealed partial class TaskRunner(
         }
         finally
         {
-            if (run is { IsCompleted: false }) await AbandonAsync(db);
+            if (run is { IsCompleted: false }) await AbandonAsync(scope.ServiceProvider.GetRequiredService<TasksDbContext>());
             else await scope.DisposeAsync(); // its DbContext (back to the pool) and its transaction end here, unsaved
         }
     }
