@@ -43,9 +43,12 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         """
         -- Rows someone holds right now are skipped, never waited for (no deadlock with a claim of the same
         -- rows): whoever holds one moves it on (a claim, a cancel, the relay), or the relay republishes it.
+        -- Rows a worker has claimed already (most are: it often claims a task before its publish is confirmed) are
+        -- left out before they are locked, so they cost no lock (a tuple write and a WAL record each): a claim counts
+        -- the attempt. PostgreSQL re-checks that on the newest version of each row it does lock.
         WITH l AS MATERIALIZED (
-            SELECT u.id, u.state = 'pending' AND u.attempts = p.attempts AS markable
-            FROM unnest($1::uuid[], $2::int[]) AS p(id, attempts) JOIN tasks u ON u.id = p.id
+            SELECT u.id, u.state = 'pending' AS markable
+            FROM unnest($1::uuid[], $2::int[]) AS p(id, attempts) JOIN tasks u ON u.id = p.id AND u.attempts = p.attempts
             FOR UPDATE OF u SKIP LOCKED)
         UPDATE tasks t SET state = 'queued', updated_at = $3
         FROM l WHERE t.id = l.id AND l.markable
