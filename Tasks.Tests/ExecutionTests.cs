@@ -145,8 +145,10 @@ public sealed class ExecutionTests(TasksStack stack) : IClassFixture<TasksStack>
         await stack.Http.WaitForStateAsync(next.Id, "succeeded");
     }
 
-    [Fact]
-    public async Task An_abandoned_handler_never_writes_into_a_later_message_s_DbContext()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // abandoned in the middle of a query: its session is ended, not its connection closed under it
+    public async Task An_abandoned_handler_never_writes_into_a_later_message_s_DbContext(bool inQuery)
     {
         // One slot and a queue of its own: the worker's context pool holds little more than the abandoned handler's
         // context, so the next message would get it if it went back to the pool.
@@ -156,19 +158,23 @@ public sealed class ExecutionTests(TasksStack stack) : IClassFixture<TasksStack>
             ["Worker:Queues"] = queue, ["Worker:Name"] = "linger", ["Worker:Concurrency"] = "1", ["Worker:Prefetch"] = "1",
         });
         var id = Guid.NewGuid();
-        var lingering = await stack.Http.EnqueueAsync(new { name = "test.lingering", args = new { id, seconds = 5 }, queue });
+        var lingering = await stack.Http.EnqueueAsync(new { name = "test.lingering", args = new { id, seconds = 5, inQuery }, queue });
         // Runs once the first is abandoned (~3 s in) and holds its transaction open while the first wakes up (5 s).
         var next = await stack.Http.EnqueueAsync(new { name = "test.context", args = new { holdMilliseconds = 4000 }, queue });
 
         var abandoned = await stack.Http.WaitForStateAsync(lingering.Id, "failed", seconds: 15);
         Assert.Contains("abandoned", abandoned.Error);
+        // Recorded only once its session has gone, with its query, its write and its locks.
+        Assert.Equal(0, await stack.CountAsync("pg_stat_activity WHERE datname = current_database() AND query LIKE $1", "%pg_sleep(%"));
         await stack.Http.WaitForStateAsync(next.Id, "succeeded", seconds: 20);
         var deadline = DateTime.UtcNow.AddSeconds(10);
         IReadOnlyList<string>? tried;
         while (!TestObservations.LateWrites.TryGetValue(id, out tried) && DateTime.UtcNow < deadline) await Task.Delay(100);
 
         Assert.NotNull(tried);
-        Assert.Equal(3, tried.Count); // it woke up and tried all three ways: tracked, SQL, plain ADO.NET
+        // Its session was ended under its query ("terminating connection due to administrator command").
+        if (inQuery) Assert.Equal($"query: {Npgsql.PostgresErrorCodes.AdminShutdown}", tried[0]);
+        Assert.Equal(inQuery ? 4 : 3, tried.Count); // it went on and tried all three ways: tracked, SQL, plain ADO.NET
         Assert.Equal(0, await stack.CountAsync("api_keys WHERE name LIKE $1", $"lingering-{id}-%"));
         await worker.StopAsync(TestContext.Current.CancellationToken);
     }

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using OpenTelemetry.Trace;
 using Tasks.Tests.Infrastructure;
 
@@ -45,6 +46,18 @@ public sealed class ObservabilityTests(ObservabilityTests.Stack stack) : IClassF
         Assert.Contains(trace, s => s.Source.Name == "MassTransit" && s.Kind == ActivityKind.Consumer);
         Assert.Contains(trace, s => s.Source.Name == "Npgsql" && s.ParentSpanId == run.SpanId); // the handler's own queries
         Assert.Contains(trace, s => s.Source.Name == "Tasks" && s.OperationName == "task.store" && s.StartTimeUtc < run.StartTimeUtc); // the enqueue's insert
+    }
+
+    [Fact]
+    public void Hosts_send_no_usage_telemetry_to_MassTransit_s_servers()
+    {
+        // The tracker reads MASSTRANSIT_USAGE_TELEMETRY (an operator's opt-in) into the options as it is made.
+        Assert.Null(Environment.GetEnvironmentVariable("MASSTRANSIT_USAGE_TELEMETRY"));
+        foreach (var host in new[] { stack.Web.Services, stack.Worker!.Services })
+        {
+            Assert.NotNull(host.GetRequiredService<MassTransit.UsageTracking.IUsageTracker>());
+            Assert.False(host.GetRequiredService<IOptions<MassTransit.UsageTelemetryOptions>>().Value.Enabled);
+        }
     }
 
     [Fact]

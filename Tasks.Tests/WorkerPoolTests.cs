@@ -20,6 +20,20 @@ public sealed class WorkerPoolTests(TasksStack stack) : IClassFixture<TasksStack
         }
     }
 
+    [Fact]
+    public async Task A_worker_s_connection_pool_holds_a_connection_for_every_task_it_may_run()
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        await using var worker = await stack.StartWorkerAsync(new()
+        {
+            ["Worker:Queues"] = $"pool-a-{suffix},pool-b-{suffix}", ["Worker:Name"] = "pool", ["Worker:Concurrency"] = "100",
+        });
+        var pool = new Npgsql.NpgsqlConnectionStringBuilder(worker.Services.GetRequiredService<Npgsql.NpgsqlDataSource>().ConnectionString);
+        Assert.Equal(2 * 100 + 20, pool.MaxPoolSize); // and Npgsql's default (100) for the web app
+        Assert.Equal(100, new Npgsql.NpgsqlConnectionStringBuilder(stack.Web.Services.GetRequiredService<Npgsql.NpgsqlDataSource>().ConnectionString).MaxPoolSize);
+        await worker.StopAsync(TestContext.Current.CancellationToken);
+    }
+
     private async Task ShareAsync()
     {
         var tasks = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ =>

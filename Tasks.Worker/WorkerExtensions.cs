@@ -56,7 +56,8 @@ public static class WorkerExtensions
                         e.ConfigureConsumer<RunTaskConsumer>(context);
                     });
                 }
-            });
+            },
+            connections: worker.Concurrency * worker.QueueList.Count); // each running task holds one
         return builder;
     }
 

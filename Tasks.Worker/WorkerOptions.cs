@@ -14,7 +14,8 @@ public sealed class WorkerOptions
 
     /// <summary>
     /// Tasks run at once, per queue. Each running task holds a database connection of its own (its transaction), so
-    /// PostgreSQL's <c>max_connections</c> must leave room for every worker's concurrency.
+    /// PostgreSQL's <c>max_connections</c> must leave room for every worker's concurrency × queues (the worker's own
+    /// connection pool is sized for it unless the connection string sets <c>Maximum Pool Size</c>).
     /// </summary>
     [Range(1, 1024)]
     public int Concurrency { get; set; } = 32;

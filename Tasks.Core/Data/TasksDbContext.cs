@@ -9,6 +9,16 @@ public sealed class TasksDbContext(DbContextOptions<TasksDbContext> options) : D
     public DbSet<TaskRecord> Tasks => Set<TaskRecord>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
 
+    /// <summary>Set once its user was given up on while still running: it never opens a connection again.</summary>
+    public bool Abandoned { get; private set; }
+
+    /// <summary>
+    /// For a context whose user may go on using it after its owner gave up on it (a worker abandoning a handler that
+    /// ignores its token): EF Core may never open a connection for it again (<see cref="AbandonedContextGuard"/>).
+    /// Such a context must never go back to the pool.
+    /// </summary>
+    public void Abandon() => Abandoned = true;
+
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(TasksDbContext).Assembly);
 }

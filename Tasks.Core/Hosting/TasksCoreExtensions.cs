@@ -23,26 +23,29 @@ public static class TasksCoreExtensions
     /// database restart); only for hosts that never open transactions themselves, which EF can't retry.
     /// <see cref="TasksDbContext"/> instances are pooled: each scope gets one of its own, reset when the scope ends,
     /// so a host must never end a scope while something still uses its context (the worker keeps an abandoned
-    /// handler's scope alive for that reason).
+    /// handler's scope alive for that reason). <paramref name="connections"/> is the most connections the host's own
+    /// work holds at once (a worker: one per running task); the client pool is made large enough for it.
     /// </summary>
     public static IHostApplicationBuilder AddTasksCore(
         this IHostApplicationBuilder builder,
         Action<IBusRegistrationConfigurator>? configureBus = null,
         Action<IBusRegistrationContext, IRabbitMqBusFactoryConfigurator>? configureRabbit = null,
-        bool retryQueries = false)
+        bool retryQueries = false,
+        int connections = 0)
     {
         var services = builder.Services;
         services.AddOptions<TasksOptions>().BindConfiguration(TasksOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
 
         var postgres = ConnectionSettings.Require(builder.Configuration, ConnectionSettings.Postgres);
-        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(FastByDefault(postgres)).Build());
+        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(FastByDefault(postgres, connections)).Build());
         void Configure(IServiceProvider sp, DbContextOptionsBuilder o) => o
             .UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>(), npgsql =>
             {
                 if (retryQueries) npgsql.EnableRetryOnFailure(3, TimeSpan.FromSeconds(1), null);
             })
-            .UseSnakeCaseNamingConvention();
+            .UseSnakeCaseNamingConvention()
+            .AddInterceptors(AbandonedContextGuard.Instance);
         // Pooled, each scope still gets a context of its own, reset when the scope ends, but not rebuilt: setting up
         // a fresh context's internal services is most of what a small request costs EF Core.
         services.AddDbContextPool<TasksDbContext>(Configure);
@@ -60,6 +63,9 @@ public static class TasksCoreExtensions
         services.AddMassTransit(x =>
         {
             configureBus?.Invoke(x);
+            // MassTransit 8.4+ posts anonymous usage data to masstransit.io five minutes after start (a warning with
+            // a stack trace where there is no internet). Off unless the operator opts in: MASSTRANSIT_USAGE_TELEMETRY=true.
+            x.ConfigureUsageTelemetryOptions(o => o.Enabled = false);
             x.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(rabbit, h => h.ConnectionName(builder.Environment.ApplicationName));
@@ -79,14 +85,20 @@ public static class TasksCoreExtensions
     /// (a plain <c>SET</c>, a session advisory lock, a temp table) outlives the command that made it; handlers
     /// must use <c>SET LOCAL</c> and transaction-level locks. (A pool of its own for handlers, reset as usual,
     /// was tried: after a database restart every handler then met a dead connection of its own.)
+    /// The pool holds <paramref name="connections"/> and room for the host's other statements (claims, outcomes,
+    /// heartbeats), at least Npgsql's default of 100: a task that waited for a connection past the timeout would
+    /// spend an attempt on it.
     /// </summary>
-    private static string FastByDefault(string connectionString)
+    private static string FastByDefault(string connectionString, int connections)
     {
         var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        if (!given.ContainsKey("No Reset On Close") && !given.ContainsKey("NoResetOnClose")) builder.NoResetOnClose = true;
-        if (!given.ContainsKey("Max Auto Prepare") && !given.ContainsKey("MaxAutoPrepare")) builder.MaxAutoPrepare = 50;
+        if (!Given("No Reset On Close", "NoResetOnClose")) builder.NoResetOnClose = true;
+        if (!Given("Max Auto Prepare", "MaxAutoPrepare")) builder.MaxAutoPrepare = 50;
+        if (!Given("Maximum Pool Size", "Max Pool Size", "MaxPoolSize")) builder.MaxPoolSize = Math.Max(builder.MaxPoolSize, connections + 20);
         return builder.ConnectionString;
+
+        bool Given(params string[] names) => names.Any(given.ContainsKey);
     }
 
     /// <summary>Registers every <see cref="TaskContractAttribute"/> record in <paramref name="assembly"/>.</summary>

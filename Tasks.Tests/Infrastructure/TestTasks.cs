@@ -35,9 +35,12 @@ public sealed record ContextArgs(int HoldMilliseconds);
 [TaskContract("test.stubborn", MaxAttempts = 1, TimeLimitSeconds = 1)]
 public sealed record StubbornArgs(int Seconds);
 
-/// <summary>Ignores its token past the grace period, then tries to write through its DbContext and its connection.</summary>
+/// <summary>
+/// Ignores its token past the grace period (in <c>Task.Delay</c>, or after a write, in a query), then tries to write
+/// through its DbContext and its connection.
+/// </summary>
 [TaskContract("test.lingering", MaxAttempts = 1, TimeLimitSeconds = 1)]
-public sealed record LingeringArgs(Guid Id, int Seconds);
+public sealed record LingeringArgs(Guid Id, int Seconds, bool InQuery = false);
 
 /// <summary>Carries a secret; logs a line of its own while it runs.</summary>
 [TaskContract("test.secret", MaxAttempts = 1)]
@@ -150,9 +153,26 @@ public sealed class LingeringHandler : ITaskHandler<LingeringArgs>
 {
     public async Task<TaskOutcome> RunAsync(LingeringArgs args, TaskContext context)
     {
-        await Task.Delay(TimeSpan.FromSeconds(args.Seconds), CancellationToken.None);
         var db = context.Db;
         var tried = new List<string>();
+        if (args.InQuery)
+        {
+            await db.Database.ExecuteSqlAsync(
+                $"INSERT INTO api_keys (id, name, hash, created_at) VALUES ({Guid.NewGuid()}, {$"lingering-{args.Id}-early"}, {Guid.NewGuid().ToString("N")}, now())");
+            try
+            {
+                await db.Database.ExecuteSqlAsync($"SELECT pg_sleep({args.Seconds})"); // without its token
+                tried.Add("query: finished");
+            }
+            catch (Exception e)
+            {
+                tried.Add($"query: {(e is Npgsql.PostgresException p ? p.SqlState : e.GetType().Name)}"); // and goes on to write
+            }
+        }
+        else
+        {
+            await Task.Delay(TimeSpan.FromSeconds(args.Seconds), CancellationToken.None);
+        }
         async Task TryAsync(string how, Func<Task> write)
         {
             try

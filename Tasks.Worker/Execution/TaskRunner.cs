@@ -25,7 +25,7 @@ namespace Tasks.Worker.Execution;
 /// exception: an attempt cut short by it records nothing and rethrows, so the message goes back to the queue.
 /// </summary>
 public sealed partial class TaskRunner(
-    IServiceScopeFactory scopes, TaskStateMachine lifecycle, HandlerCatalog handlers, RunningTasks running,
+    IServiceScopeFactory scopes, TaskStateMachine lifecycle, HandlerCatalog handlers, RunningTasks running, NpgsqlDataSource database,
     IOptions<WorkerOptions> options, TimeProvider clock, TasksTelemetry telemetry, ILogger<TaskRunner> logger)
 {
     private readonly string _worker = options.Value.ResolvedName;
@@ -144,7 +144,7 @@ public sealed partial class TaskRunner(
                     return null;
                 }
             }
-            catch (TimeoutException) when (attempt.TimedOut || attempt.CancelRequested || attempt.ShuttingDown)
+            catch (TimeoutException) when (run is { IsCompleted: false } && (attempt.TimedOut || attempt.CancelRequested || attempt.ShuttingDown))
             {
                 outcome = Stopped(attempt, abandoned: true);
             }
@@ -164,26 +164,50 @@ public sealed partial class TaskRunner(
         }
         finally
         {
-            if (run is { IsCompleted: false }) await AbandonAsync(scope.ServiceProvider.GetRequiredService<TasksDbContext>());
+            if (run is { IsCompleted: false }) await AbandonAsync(scope.ServiceProvider.GetRequiredService<TasksDbContext>(), run, task.Id);
             else await scope.DisposeAsync(); // its DbContext (back to the pool) and its transaction end here, unsaved
         }
     }
 
     /// <summary>
-    /// A handler given up on may still hold its scope's services and its DbContext, and use them later. Its connection
-    /// is closed now (rolling its work back and releasing its locks; whatever it sends later fails), but its scope is
-    /// never disposed: that would hand its pooled DbContext, reset, to a later message while this handler still writes
-    /// to it. The scope and the context are left to the garbage collector.
+    /// A handler given up on may still hold its scope's services and its DbContext, and use them later; most often it
+    /// is waiting on a query this very moment (that is how a handler comes to ignore its token). Its connection is
+    /// not touched from here: closing it under a running command makes two readers of one socket, which hang or
+    /// garble each other. Its server session is ended instead (<c>pg_terminate_backend</c>): that rolls its work back,
+    /// releases its locks, and fails its command and whatever it sends later. Its context never opens a connection
+    /// again (<see cref="TasksDbContext.Abandon"/>), and its scope is never disposed: that would hand the pooled
+    /// context, reset, to a later message while this handler still holds it. The scope is left to the garbage
+    /// collector; the connection is disposed when the handler returns, if it ever does.
     /// </summary>
-    private static async Task AbandonAsync(TasksDbContext db)
+    private async Task AbandonAsync(TasksDbContext db, Task handler, Guid taskId)
     {
+        db.Abandon();
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        _ = handler.ContinueWith(_ => connection.DisposeAsync().AsTask(), TaskScheduler.Default).Unwrap()
+            .ContinueWith(t => t.Exception, TaskScheduler.Default); // a broken connection may throw as it goes
+        int backend;
         try
         {
-            await db.Database.GetDbConnection().DisposeAsync();
+            // Still the session this attempt opened: the connection was opened before the handler ran, and only
+            // the handler could have closed it (handing the session on to someone else) — then there's nothing to end.
+            if (connection.State != System.Data.ConnectionState.Open) return;
+            backend = connection.ProcessID;
         }
-        catch (Exception)
+        catch (InvalidOperationException)
         {
-            // The handler may be using the connection this moment; it's broken either way, which is all we need.
+            return; // broken or closed meanwhile: its session is gone already
+        }
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10), clock);
+            await using var end = database.CreateCommand("SELECT pg_terminate_backend($1, 5000)"); // waits for it to exit
+            end.Parameters.Add(new NpgsqlParameter<int> { TypedValue = backend });
+            await end.ExecuteScalarAsync(timeout.Token);
+        }
+        catch (Exception e)
+        {
+            // The database is unreachable (then so is the session), or slow: the session ends when its connection does.
+            LogAbandonedSessionLeft(logger, e, taskId, backend);
         }
     }
 
@@ -293,6 +317,9 @@ public sealed partial class TaskRunner(
 
     [LoggerMessage(LogLevel.Warning, "Task {TaskId}: another attempt took the task over; this attempt's outcome is discarded")]
     private static partial void LogClaimLost(ILogger logger, Guid taskId);
+
+    [LoggerMessage(LogLevel.Warning, "Task {TaskId}: its handler was abandoned, but its database session {Backend} could not be ended")]
+    private static partial void LogAbandonedSessionLeft(ILogger logger, Exception e, Guid taskId, int backend);
 
     [LoggerMessage(LogLevel.Error, "Task {TaskId}: an after-commit callback failed")]
     private static partial void LogAfterCommitFailed(ILogger logger, Exception e, Guid taskId);
