@@ -180,6 +180,33 @@ public sealed class ExecutionTests(TasksStack stack) : IClassFixture<TasksStack>
     }
 
     [Fact]
+    public async Task An_abandoned_handler_s_ended_session_never_goes_back_to_the_pool()
+    {
+        var queue = "quiet-" + Guid.NewGuid().ToString("N")[..8];
+        await using var worker = await stack.StartWorkerAsync(new()
+        {
+            ["Worker:Queues"] = queue, ["Worker:Name"] = "quiet", ["Worker:Concurrency"] = "1", ["Worker:Prefetch"] = "1",
+        });
+        var id = Guid.NewGuid();
+        // Its session is ended while it sleeps; it returns later without touching its connection, which never learns.
+        var lingering = await stack.Http.EnqueueAsync(new { name = "test.lingering", args = new { id, seconds = 5, quiet = true }, queue });
+        await stack.Http.WaitForStateAsync(lingering.Id, "failed", seconds: 15);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!TestObservations.LateWrites.ContainsKey(id) && DateTime.UtcNow < deadline) await Task.Delay(100);
+        Assert.True(TestObservations.LateWrites.ContainsKey(id), "the abandoned handler never returned");
+        await Task.Delay(200); // its connection is disposed as it returns
+
+        // Had that connection gone back to the pool, one of these handlers would get it and fail its first command.
+        for (var i = 0; i < 10; i++)
+        {
+            var next = await stack.Http.EnqueueAsync(new { name = "test.context", args = new { holdMilliseconds = 0 }, queue });
+            var done = await stack.Http.WaitForStateAsync(next.Id, "succeeded", seconds: 20);
+            Assert.Equal(1, done.Attempts);
+        }
+        await worker.StopAsync(TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
     public async Task After_commit_callbacks_run_after_the_commit_in_order_and_never_on_rollback()
     {
         var ok = "ok-" + Guid.NewGuid();

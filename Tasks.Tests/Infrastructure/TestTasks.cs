@@ -40,7 +40,7 @@ public sealed record StubbornArgs(int Seconds);
 /// through its DbContext and its connection.
 /// </summary>
 [TaskContract("test.lingering", MaxAttempts = 1, TimeLimitSeconds = 1)]
-public sealed record LingeringArgs(Guid Id, int Seconds, bool InQuery = false);
+public sealed record LingeringArgs(Guid Id, int Seconds, bool InQuery = false, bool Quiet = false);
 
 /// <summary>Carries a secret; logs a line of its own while it runs.</summary>
 [TaskContract("test.secret", MaxAttempts = 1)]
@@ -155,6 +155,13 @@ public sealed class LingeringHandler : ITaskHandler<LingeringArgs>
     {
         var db = context.Db;
         var tried = new List<string>();
+        if (args.Quiet)
+        {
+            // Wakes up and returns without touching the database again.
+            await Task.Delay(TimeSpan.FromSeconds(args.Seconds), CancellationToken.None);
+            TestObservations.LateWrites[args.Id] = tried;
+            return TaskOutcome.Succeeded();
+        }
         if (args.InQuery)
         {
             await db.Database.ExecuteSqlAsync(

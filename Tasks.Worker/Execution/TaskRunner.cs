@@ -177,32 +177,47 @@ public sealed partial class TaskRunner(
     /// releases its locks, and fails its command and whatever it sends later. Its context never opens a connection
     /// again (<see cref="TasksDbContext.Abandon"/>), and its scope is never disposed: that would hand the pooled
     /// context, reset, to a later message while this handler still holds it. The scope is left to the garbage
-    /// collector; the connection is disposed when the handler returns, if it ever does.
+    /// collector; the connection is thrown away when the handler returns, never handed back to the pool.
+    /// <para>
+    /// Left as they are: Npgsql empties the pool when it meets the ended session's error (it takes it for a server
+    /// shutdown), so the worker's other connections are opened afresh once; a handler that never returns keeps its
+    /// connection (as it keeps its thread); and one that opens its context's connection again itself (ADO.NET,
+    /// Dapper) gets a new session, outside the guard.
+    /// </para>
     /// </summary>
     private async Task AbandonAsync(TasksDbContext db, Task handler, Guid taskId)
     {
         db.Abandon();
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        _ = handler.ContinueWith(_ => connection.DisposeAsync().AsTask(), TaskScheduler.Default).Unwrap()
-            .ContinueWith(t => t.Exception, TaskScheduler.Default); // a broken connection may throw as it goes
         int backend;
         try
         {
-            // Still the session this attempt opened: the connection was opened before the handler ran, and only
-            // the handler could have closed it (handing the session on to someone else) — then there's nothing to end.
-            if (connection.State != System.Data.ConnectionState.Open) return;
-            backend = connection.ProcessID;
+            // Still the session this attempt opened: the connection was opened before the handler ran, and only the
+            // handler could have closed it (handing the session on to someone else); then there's nothing to end.
+            // Read while the handler may be using the connection: whatever goes wrong means the same.
+            if (connection.State != System.Data.ConnectionState.Open) backend = 0;
+            else backend = connection.ProcessID;
         }
-        catch (InvalidOperationException)
+        catch (Exception)
         {
-            return; // broken or closed meanwhile: its session is gone already
+            backend = 0; // broken or closed meanwhile: its session is gone already
         }
+        // Once the handler is done with it: a connection whose session was ended but which never read the news
+        // would go back to the pool looking healthy, and fail whoever got it next. Clearing the pool first makes
+        // it be closed instead of kept.
+        _ = handler.ContinueWith(async _ =>
+        {
+            if (backend != 0) NpgsqlConnection.ClearPool(connection);
+            await connection.DisposeAsync();
+        }, TaskScheduler.Default).Unwrap().ContinueWith(t => t.Exception, TaskScheduler.Default); // a broken connection may throw as it goes
+        if (backend == 0) return;
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10), clock);
             await using var end = database.CreateCommand("SELECT pg_terminate_backend($1, 5000)"); // waits for it to exit
             end.Parameters.Add(new NpgsqlParameter<int> { TypedValue = backend });
-            await end.ExecuteScalarAsync(timeout.Token);
+            if (await end.ExecuteScalarAsync(timeout.Token) is not true)
+                LogAbandonedSessionLeft(logger, null, taskId, backend); // still there after 5 s, or not ours to end
         }
         catch (Exception e)
         {
@@ -319,7 +334,7 @@ public sealed partial class TaskRunner(
     private static partial void LogClaimLost(ILogger logger, Guid taskId);
 
     [LoggerMessage(LogLevel.Warning, "Task {TaskId}: its handler was abandoned, but its database session {Backend} could not be ended")]
-    private static partial void LogAbandonedSessionLeft(ILogger logger, Exception e, Guid taskId, int backend);
+    private static partial void LogAbandonedSessionLeft(ILogger logger, Exception? e, Guid taskId, int backend);
 
     [LoggerMessage(LogLevel.Error, "Task {TaskId}: an after-commit callback failed")]
     private static partial void LogAfterCommitFailed(ILogger logger, Exception e, Guid taskId);
