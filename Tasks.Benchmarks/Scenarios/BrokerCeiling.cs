@@ -8,7 +8,8 @@ namespace Tasks.Benchmarks.Scenarios;
 /// <summary>
 /// 1. What RabbitMQ itself moves on this box: a bare RabbitMQ.Client 7 publisher (durable queue, persistent
 /// messages, publisher confirms, many in flight) and a consumer (manual acks, prefetch) on its own connection,
-/// messages the size of our RunTask envelopes. Messages/s from the first publish to the last ack.
+/// messages the size of our RunTask envelopes. Messages/s from the first publish to the last ack; and the same
+/// publisher with no consumer, to the last confirm.
 /// </summary>
 public static class BrokerCeiling
 {
@@ -35,6 +36,15 @@ public static class BrokerCeiling
                 BenchContext.Log($"broker run {i + 1}: {runs[^1]:0} msg/s");
             }
             result.Figures.Add(Figure.Of("throughput", "msg/s", runs));
+            // The most any enqueue path can reach on this box (HTTP batched included): the broker taking persistent
+            // messages with nothing else running, not even a consumer.
+            var publishOnly = new List<double>();
+            for (var i = 0; i < ctx.Settings.Runs; i++)
+            {
+                publishOnly.Add(await OnceAsync(iso.Rabbit, ctx.Settings.BrokerMessages, consume: false));
+                BenchContext.Log($"broker publish-only run {i + 1}: {publishOnly[^1]:0} msg/s");
+            }
+            result.Figures.Add(Figure.Of("publish only (no consumer), confirmed", "msg/s", publishOnly));
             result.Figures.Add(Figure.One("publish→confirm, one at a time", "ms", await ConfirmLatencyAsync(iso.Rabbit)));
         }
         finally
@@ -65,7 +75,7 @@ public static class BrokerCeiling
         return Stats.Percentile(times, 50);
     }
 
-    private static async Task<double> OnceAsync(Uri rabbit, int count)
+    private static async Task<double> OnceAsync(Uri rabbit, int count, bool consume = true)
     {
         var factory = new ConnectionFactory { Uri = rabbit };
         await using var publisherConnection = await factory.CreateConnectionAsync("bench-publisher");
@@ -91,7 +101,7 @@ public static class BrokerCeiling
             await consumer.BasicAckAsync(delivery.DeliveryTag, multiple: false);
             if (Interlocked.Increment(ref received) == count) done.TrySetResult();
         };
-        var tag = await consumer.BasicConsumeAsync(queue, autoAck: false, handler);
+        var tag = consume ? await consumer.BasicConsumeAsync(queue, autoAck: false, handler) : null;
 
         var body = new byte[PayloadBytes];
         Random.Shared.NextBytes(body);
@@ -104,9 +114,9 @@ public static class BrokerCeiling
             window.Enqueue(publisher.BasicPublishAsync("", queue, mandatory: false, properties, body).AsTask());
         }
         await Task.WhenAll(window);
-        await done.Task.WaitAsync(TimeSpan.FromMinutes(5));
+        if (tag is not null) await done.Task.WaitAsync(TimeSpan.FromMinutes(5));
         var seconds = started.Elapsed.TotalSeconds;
-        await consumer.BasicCancelAsync(tag);
+        if (tag is not null) await consumer.BasicCancelAsync(tag);
         await consumer.QueueDeleteAsync(queue);
         return count / seconds;
     }
