@@ -177,9 +177,13 @@ public sealed class TasksStack : IAsyncDisposable
     /// call, as concurrent API requests would), waits for them, and returns enqueue→start and enqueue→succeeded
     /// percentiles in ms.
     /// </summary>
+    /// <summary>How <see cref="PacedAsync"/> names its CPU-per-task figures: the prefix, then the process.</summary>
+    public const string CpuPrefix = "CPU per task: ";
+
     public async Task<Dictionary<string, double>> PacedAsync(double rate, TimeSpan duration, TimeSpan timeout)
     {
         var (since, finishedBefore) = await MarkRunAsync();
+        var cpuBefore = CpuTime.Now(_workers.Select(w => w.Pid));
         var total = (int)(rate * duration.TotalSeconds);
         var inflight = new List<Task>(total);
         var clock = Stopwatch.StartNew();
@@ -192,6 +196,7 @@ public sealed class TasksStack : IAsyncDisposable
         }
         await Task.WhenAll(inflight);
         await WaitFinishedAsync(finishedBefore + total, timeout);
+        var cpu = CpuTime.PerTask(cpuBefore, CpuTime.Now(_workers.Select(w => w.Pid)), total);
 
         await using var conn = new NpgsqlConnection(Isolated.Postgres);
         await conn.OpenAsync();
@@ -207,12 +212,14 @@ public sealed class TasksStack : IAsyncDisposable
         await reader.ReadAsync();
         var start = reader.GetFieldValue<double[]>(0);
         var end = reader.GetFieldValue<double[]>(1);
-        return new Dictionary<string, double>
+        var figures = new Dictionary<string, double>
         {
             ["start p50"] = start[0], ["start p95"] = start[1], ["start p99"] = start[2],
             ["succeeded p50"] = end[0], ["succeeded p95"] = end[1], ["succeeded p99"] = end[2],
             ["achieved rate"] = (double)reader.GetDecimal(2),
         };
+        foreach (var (process, us) in cpu) figures[CpuPrefix + process] = us;
+        return figures;
     }
 
     /// <summary>

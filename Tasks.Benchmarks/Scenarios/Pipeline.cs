@@ -81,10 +81,20 @@ public static class Pipeline
                 for (var i = 0; i < s.Runs; i++)
                 {
                     runs.Add(await stack.PacedAsync(rate, TimeSpan.FromSeconds(s.LatencySeconds), timeout));
-                    BenchContext.Log($"latency run {i + 1}: start p50 {runs[^1]["start p50"]:0.0} p99 {runs[^1]["start p99"]:0.0} ms");
+                    var cpu = runs[^1].Where(p => p.Key.StartsWith(TasksStack.CpuPrefix, StringComparison.Ordinal))
+                        .Select(p => $"{p.Key[TasksStack.CpuPrefix.Length..]} {p.Value:0}");
+                    BenchContext.Log($"latency run {i + 1}: start p50 {runs[^1]["start p50"]:0.0} p99 {runs[^1]["start p99"]:0.0} ms, CPU µs per task: {string.Join(", ", cpu)}");
                 }
                 foreach (var key in runs[0].Keys)
-                    latency.Figures.Add(Figure.Of(key == "achieved rate" ? key : "enqueue→" + key, key == "achieved rate" ? "tasks/s" : "ms", [.. runs.Select(r => r[key])]));
+                {
+                    var (name, unit) = key switch
+                    {
+                        "achieved rate" => (key, "tasks/s"),
+                        _ when key.StartsWith(TasksStack.CpuPrefix, StringComparison.Ordinal) => (key, "µs"),
+                        _ => ("enqueue→" + key, "ms"),
+                    };
+                    latency.Figures.Add(Figure.Of(name, unit, [.. runs.Select(r => r[key])]));
+                }
                 ctx.Results.Add(latency);
             }
 
