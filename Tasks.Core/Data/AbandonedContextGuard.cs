@@ -27,6 +27,6 @@ internal sealed class AbandonedContextGuard : DbConnectionInterceptor
     private static void Check(ConnectionEventData eventData)
     {
         if (eventData.Context is TasksDbContext { Abandoned: true })
-            throw new InvalidOperationException("This task's handler was abandoned (it outlived its time limit and the stop grace): its database context can't be used any more.");
+            throw new InvalidOperationException("This task's handler was abandoned (it went on past its cancellation and the stop grace): its database context can't be used any more.");
     }
 }
