@@ -75,7 +75,37 @@ public sealed class EnqueueApiTests(TasksStack stack) : IClassFixture<TasksStack
 
         var published = await ReadQueueAsync(queue, 25);
         Assert.Equal(batch.Items.Select(t => t.Id), published);
-        foreach (var t in batch.Items) Assert.Equal("queued", (await stack.Http.GetTaskAsync(t.Id)).State);
+        foreach (var t in batch.Items) Assert.Equal("queued", t.State);
+        foreach (var t in batch.Items) await stack.Http.WaitForStateAsync(t.Id, "queued", seconds: 3);
+    }
+
+    [Fact]
+    public async Task Published_task_is_recorded_queued_later_and_at_the_latest_when_its_host_stops()
+    {
+        var queue = "mark-" + Guid.NewGuid().ToString("N")[..8]; // nobody consumes it
+        var settings = new Dictionary<string, string?>(stack.ProcessEnvironment(0).ToDictionary(p => p.Key, p => (string?)p.Value))
+        {
+            ["Tasks:QueuedMarkDelayMilliseconds"] = "2000",
+        };
+        var web = stack.BuildWeb(settings);
+        await web.StartAsync(TestContext.Current.CancellationToken);
+        using var http = new HttpClient { BaseAddress = new Uri(web.Urls.First()) };
+        http.DefaultRequestHeaders.Authorization = stack.Http.DefaultRequestHeaders.Authorization;
+
+        var task = await http.EnqueueAsync(new { name = "demo.echo", args = new { }, queue });
+        var touched = await http.EnqueueAsync(new { name = "demo.echo", args = new { }, queue });
+        Assert.Equal("queued", task.State); // the broker confirmed it
+        // Its row says so a moment later, with other tasks', in one statement; a worker would have claimed it by then.
+        Assert.Equal(2, await stack.CountAsync("tasks WHERE id IN ($1, $2) AND state = 'pending'", task.Id, touched.Id));
+        // A row written meanwhile (claimed; or canceled and retried by hand, its new publish failed) is left alone.
+        await stack.ExecuteAsync("UPDATE tasks SET updated_at = now() WHERE id = $1", touched.Id);
+
+        // A host that stops writes the marks it holds back (long before the sweeper would publish the task again).
+        await web.StopAsync(TestContext.Current.CancellationToken);
+        await web.DisposeAsync();
+        Assert.Equal(1, await stack.CountAsync("tasks WHERE id = $1 AND state = 'queued'", task.Id));
+        Assert.Equal(1, await stack.CountAsync("tasks WHERE id = $1 AND state = 'pending'", touched.Id));
+        Assert.Equal([task.Id, touched.Id], await ReadQueueAsync(queue, 2));
     }
 
     [Fact]
@@ -102,6 +132,7 @@ public sealed class EnqueueApiTests(TasksStack stack) : IClassFixture<TasksStack
 
         Assert.Equal(ids, seen);
         Assert.Equal(3, pages);
+        await stack.Http.WaitForStateAsync(ids[0], "queued", seconds: 3); // the last one enqueued
         var byState = (await stack.Http.GetFromJsonAsync<PageView>($"/api/v1/tasks?queue={queue}&state=queued&name=demo.echo", ApiExtensions.Json))!;
         Assert.Equal(5, byState.Items.Count);
         var none = (await stack.Http.GetFromJsonAsync<PageView>($"/api/v1/tasks?queue={queue}&state=running", ApiExtensions.Json))!;

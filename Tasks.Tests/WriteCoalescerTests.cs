@@ -33,6 +33,41 @@ public sealed class WriteCoalescerTests
     }
 
     [Fact]
+    public async Task With_a_linger_writes_wait_for_their_oldest_item_take_what_came_meanwhile_and_disposal_writes_the_rest_at_once()
+    {
+        var batches = new ConcurrentQueue<(List<int> Items, TimeSpan At)>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var coalescer = new WriteCoalescer<int>((items, _) =>
+        {
+            batches.Enqueue(([.. items], clock.Elapsed));
+            return Task.CompletedTask;
+        }, maxItems: 3, linger: TimeSpan.FromSeconds(1));
+
+        var first = coalescer.WriteAsync([1]);
+        await Task.Delay(100, TestContext.Current.CancellationToken);
+        var second = coalescer.WriteAsync([2]);
+        await Task.WhenAll(first, second);
+        var (items, at) = Assert.Single(batches);
+        Assert.Equal([1, 2], items);
+        Assert.InRange(at, TimeSpan.FromMilliseconds(950), TimeSpan.FromSeconds(10));
+
+        // A backlog (more than one write's worth) goes out write after write, not one linger apart.
+        batches.Clear();
+        clock.Restart();
+        await Task.WhenAll(Enumerable.Range(10, 7).Select(i => coalescer.WriteAsync([i])));
+        Assert.Equal([[10, 11, 12], [13, 14, 15], [16]], batches.Select(b => b.Items));
+        Assert.True(batches.Last().At - batches.First().At < TimeSpan.FromMilliseconds(500), $"{batches.Last().At - batches.First().At}");
+
+        batches.Clear();
+        clock.Restart();
+        var last = coalescer.WriteAsync([99]);
+        await coalescer.DisposeAsync();
+        await last;
+        Assert.Equal([99], Assert.Single(batches).Items);
+        Assert.True(batches.Single().At < TimeSpan.FromMilliseconds(500), $"{batches.Single().At}");
+    }
+
+    [Fact]
     public async Task A_deadlock_victim_is_written_again_and_a_lasting_failure_reaches_every_caller_of_that_write()
     {
         var tries = 0;

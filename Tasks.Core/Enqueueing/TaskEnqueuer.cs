@@ -38,8 +38,9 @@ public sealed partial class TaskEnqueuer(
     }
 
     /// <summary>
-    /// Publishes tasks whose rows are committed, then marks them queued. A broker failure is logged, not thrown:
-    /// the tasks stay <c>pending</c> and the sweeper publishes them.
+    /// Publishes tasks whose rows are committed; they are <c>queued</c> once the broker confirmed them, and their
+    /// rows say so a moment later (<see cref="TaskStateMachine.MarkQueuedAsync"/>, not waited for). A broker
+    /// failure is logged, not thrown: the tasks stay <c>pending</c> and the sweeper publishes them.
     /// </summary>
     public async Task PublishAsync(IReadOnlyList<TaskRecord> committed)
     {
@@ -50,14 +51,19 @@ public sealed partial class TaskEnqueuer(
         try
         {
             await publisher.PublishAsync(toPublish, timeout.Token);
-            await lifecycle.MarkQueuedAsync(committed, timeout.Token);
         }
         catch (Exception e)
         {
             // Committed means accepted: whatever stops the publish (broker down, timeout, the caller gone),
             // the rows stay pending and the sweeper finishes the job.
             LogPublishDeferred(logger, e, committed.Count);
+            return;
         }
+        _ = lifecycle.MarkQueuedAsync(committed).ContinueWith(
+            t => LogMarkFailed(logger, t.Exception!, committed.Count), CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        foreach (var t in committed)
+            if (t.State == TaskState.Pending) t.State = TaskState.Queued;
     }
 
     private async Task<(List<TaskRecord> All, List<TaskRecord> Fresh)> StoreAsync(
@@ -193,4 +199,7 @@ public sealed partial class TaskEnqueuer(
 
     [LoggerMessage(LogLevel.Warning, "Publishing {Count} committed task(s) failed; they stay pending and the sweeper will publish them")]
     private static partial void LogPublishDeferred(ILogger logger, Exception e, int count);
+
+    [LoggerMessage(LogLevel.Warning, "Recording {Count} published task(s) as queued failed; they stay pending, and the sweeper publishes them again (their workers drop the duplicates)")]
+    private static partial void LogMarkFailed(ILogger logger, Exception e, int count);
 }

@@ -24,7 +24,6 @@ namespace Tasks.Core.Lifecycle;
 /// infrastructure failure) and its worker's lease (<c>Tasks:LeaseSeconds</c>) has run out; and an outcome is only
 /// recorded by the attempt that holds the claim. Any other message for a running task is dropped: a live owner
 /// finishes it, and a dead one's lease runs out, after which the relay puts the task back (<see cref="ReleaseAsync"/>).
-/// message of a worker that died), and an outcome is only recorded by the attempt that holds the claim.
 /// </summary>
 public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider clock, IOptions<TasksOptions> options) : IAsyncDisposable
 {
@@ -41,14 +40,16 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     // The set-based statements of the hot path: each finds its rows by key only (see ByKeyStatement).
     internal const string MarkQueuedSql =
         """
-        -- Rows someone holds right now are skipped, never waited for (no deadlock with a claim of the same
-        -- rows): whoever holds one moves it on (a claim, a cancel, the relay), or the relay republishes it.
-        -- Rows a worker has claimed already (most are: it often claims a task before its publish is confirmed) are
-        -- left out before they are locked, so they cost no lock (a tuple write and a WAL record each): a claim counts
-        -- the attempt. PostgreSQL re-checks that on the newest version of each row it does lock.
+        -- Only rows nobody has written since they were published (the same updated_at) are marked: a row a worker
+        -- has claimed (most are, as the mark waits a moment), or that was canceled and retried by hand meanwhile
+        -- (whose new publish may have failed: it must stay pending for the relay), is left out before it is
+        -- locked, so it costs no lock. Rows someone holds right now are skipped, never waited for (no deadlock
+        -- with a claim of the same rows): whoever holds one moves it on, or the relay publishes it again.
+        -- PostgreSQL re-checks the join on the newest version of each row it does lock.
         WITH l AS MATERIALIZED (
             SELECT u.id, u.state = 'pending' AS markable
-            FROM unnest($1::uuid[], $2::int[]) AS p(id, attempts) JOIN tasks u ON u.id = p.id AND u.attempts = p.attempts
+            FROM unnest($1::uuid[], $2::timestamptz[]) AS p(id, updated_at)
+                 JOIN tasks u ON u.id = p.id AND u.updated_at = p.updated_at
             FOR UPDATE OF u SKIP LOCKED)
         UPDATE tasks t SET state = 'queued', updated_at = $3
         FROM l WHERE t.id = l.id AND l.markable
@@ -125,28 +126,27 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     }
 
     /// <summary>
-    /// Marks published tasks <c>queued</c>; a worker that already claimed one is left alone. Concurrent callers'
-    /// tasks are marked by one statement (<see cref="WriteCoalescer{T}"/>); it returns once theirs is committed.
+    /// Marks published tasks <c>queued</c>, <c>Tasks:QueuedMarkDelayMilliseconds</c> after the call, together with
+    /// every other caller's (<see cref="WriteCoalescer{T}"/>); a task a worker has claimed by then is left alone. The
+    /// returned task completes once the mark is committed; nobody needs to wait for it (a task left <c>pending</c>
+    /// is only published again by the relay).
     /// </summary>
-    public async Task MarkQueuedAsync(IReadOnlyList<TaskRecord> tasks, CancellationToken ct)
+    public Task MarkQueuedAsync(IReadOnlyList<TaskRecord> tasks)
     {
-        if (tasks.Count == 0) return;
-        var queued = LazyInitializer.EnsureInitialized(ref _queued, ref _sync, () => new WriteCoalescer<(Guid, int)>(WriteQueuedAsync));
-        await queued.WriteAsync([.. tasks.Select(t => (t.Id, t.Attempts))]).WaitAsync(ct);
-        foreach (var t in tasks)
-            if (t.State == TaskState.Pending) t.State = TaskState.Queued;
+        if (tasks.Count == 0) return Task.CompletedTask;
+        var queued = LazyInitializer.EnsureInitialized(ref _queued, ref _sync, () => new WriteCoalescer<(Guid, DateTimeOffset)>(
+            WriteQueuedAsync, maxItems: 100, linger: TimeSpan.FromMilliseconds(options.Value.QueuedMarkDelayMilliseconds)));
+        return queued.WriteAsync([.. tasks.Select(t => (t.Id, t.UpdatedAt))]);
     }
 
-    private WriteCoalescer<(Guid Id, int Attempts)>? _queued;
+    private WriteCoalescer<(Guid Id, DateTimeOffset UpdatedAt)>? _queued;
     private object? _sync;
 
-    private async Task WriteQueuedAsync(List<(Guid Id, int Attempts)> tasks, CancellationToken ct)
+    private async Task WriteQueuedAsync(List<(Guid Id, DateTimeOffset UpdatedAt)> tasks, CancellationToken ct)
     {
-        // Matching the attempts too: a task that has meanwhile run, failed and been released again is pending for
-        // a later cycle, with no message behind it yet, and must stay pending for the relay.
         await using var cmd = new ByKeyStatement(dataSource, MarkQueuedSql);
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Id).ToArray() });
-        cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Attempts).ToArray() });
+        cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.UpdatedAt).ToArray() });
         cmd.Parameters.Add(new() { Value = clock.GetUtcNow() });
         await cmd.ExecuteNonQueryAsync(ct);
     }

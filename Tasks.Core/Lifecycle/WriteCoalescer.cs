@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Npgsql;
 
@@ -8,19 +9,27 @@ namespace Tasks.Core.Lifecycle;
 /// returns once the write that carried its items has committed (or throws what it threw). While one write runs,
 /// the next callers queue up, so the busier it gets the bigger the batches and the fewer the round trips and
 /// commits; an idle caller waits for nobody. Writes must be safe to repeat (see <see cref="WriteWithRetriesAsync"/>).
+/// <para>
+/// With a <c>linger</c>, a write waits that long after its first item came (and takes every item that came
+/// meanwhile): for writes whose callers don't wait for them, where fewer, larger statements are worth the delay.
+/// Disposing writes what is left at once.
+/// </para>
 /// </summary>
 public sealed class WriteCoalescer<T> : IAsyncDisposable
 {
-    private readonly Channel<(IReadOnlyList<T> Items, TaskCompletionSource Done)> _queue =
-        Channel.CreateUnbounded<(IReadOnlyList<T>, TaskCompletionSource)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<(IReadOnlyList<T> Items, TaskCompletionSource Done, long At)> _queue =
+        Channel.CreateUnbounded<(IReadOnlyList<T>, TaskCompletionSource, long)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Func<List<T>, CancellationToken, Task> _write;
     private readonly int _maxItems;
+    private readonly TimeSpan _linger;
+    private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
 
-    public WriteCoalescer(Func<List<T>, CancellationToken, Task> write, int maxItems = 5000)
+    public WriteCoalescer(Func<List<T>, CancellationToken, Task> write, int maxItems = 5000, TimeSpan linger = default)
     {
         _write = write;
         _maxItems = maxItems;
+        _linger = linger;
         // The loop must not inherit the first caller's async locals (its trace, above all): every write would
         // otherwise show up inside that one caller's trace.
         using (ExecutionContext.SuppressFlow()) _loop = Task.Run(LoopAsync);
@@ -30,7 +39,7 @@ public sealed class WriteCoalescer<T> : IAsyncDisposable
     {
         if (items.Count == 0) return Task.CompletedTask;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_queue.Writer.TryWrite((items, done))) done.SetException(new ObjectDisposedException(nameof(WriteCoalescer<T>)));
+        if (!_queue.Writer.TryWrite((items, done, Stopwatch.GetTimestamp()))) done.SetException(new ObjectDisposedException(nameof(WriteCoalescer<T>)));
         return done.Task;
     }
 
@@ -40,10 +49,14 @@ public sealed class WriteCoalescer<T> : IAsyncDisposable
         var waiting = new List<(IReadOnlyList<T> Items, TaskCompletionSource Done)>();
         while (await _queue.Reader.WaitToReadAsync())
         {
+            // Lingering counts from the oldest item's arrival, so a backlog is written without further delay.
+            if (_linger > TimeSpan.Zero && _queue.Reader.TryPeek(out var oldest)
+                && _linger - Stopwatch.GetElapsedTime(oldest.At) is { Ticks: > 0 } wait && !_stopping.IsCancellationRequested)
+                await Task.Delay(wait, _stopping.Token).ContinueWith(_ => { }, TaskScheduler.Default); // cut short by DisposeAsync
             while (batch.Count < _maxItems && _queue.Reader.TryRead(out var next))
             {
                 batch.AddRange(next.Items);
-                waiting.Add(next);
+                waiting.Add((next.Items, next.Done));
             }
             try
             {
@@ -100,6 +113,8 @@ public sealed class WriteCoalescer<T> : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
+        await _stopping.CancelAsync();
         await _loop;
+        _stopping.Dispose();
     }
 }

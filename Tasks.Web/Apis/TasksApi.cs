@@ -123,7 +123,7 @@ public static class TasksApi
         }
         var task = (await queries.GetAsync(id, ct))!;
         await enqueuer.PublishAsync([task]);
-        return TypedResults.Accepted($"/api/v1/tasks/{id}", TaskResource.From((await queries.GetAsync(id, ct))!, registry));
+        return TypedResults.Accepted($"/api/v1/tasks/{id}", TaskResource.From(task, registry));
     }
 
     private static ProblemHttpResult ValidationProblem(IReadOnlyDictionary<string, string[]> errors) =>
