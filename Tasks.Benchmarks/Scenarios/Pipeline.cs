@@ -83,13 +83,16 @@ public static class Pipeline
                     runs.Add(await stack.PacedAsync(rate, TimeSpan.FromSeconds(s.LatencySeconds), timeout));
                     var cpu = runs[^1].Where(p => p.Key.StartsWith(TasksStack.CpuPrefix, StringComparison.Ordinal))
                         .Select(p => $"{p.Key[TasksStack.CpuPrefix.Length..]} {p.Value:0}");
-                    BenchContext.Log($"latency run {i + 1}: start p50 {runs[^1]["start p50"]:0.0} p99 {runs[^1]["start p99"]:0.0} ms, CPU µs per task: {string.Join(", ", cpu)}");
+                    BenchContext.Log($"latency run {i + 1}: start p50 {runs[^1]["start p50"]:0.0} p99 {runs[^1]["start p99"]:0.0} ms "
+                        + $"(per second: median {runs[^1]["start p99, median of the seconds"]:0.0}, worst {runs[^1]["start p99, worst second"]:0.0}; "
+                        + $"{runs[^1][TasksStack.AutovacuumKey]} autovacuum), CPU µs per task: {string.Join(", ", cpu)}");
                 }
                 foreach (var key in runs[0].Keys)
                 {
                     var (name, unit) = key switch
                     {
                         "achieved rate" => (key, "tasks/s"),
+                        TasksStack.AutovacuumKey => (key, "runs"),
                         _ when key.StartsWith(TasksStack.CpuPrefix, StringComparison.Ordinal) => (key, "µs"),
                         _ => ("enqueue→" + key, "ms"),
                     };
