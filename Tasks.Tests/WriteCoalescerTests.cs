@@ -68,6 +68,31 @@ public sealed class WriteCoalescerTests
     }
 
     [Fact]
+    public async Task A_lingering_writer_that_has_fallen_behind_takes_larger_batches_until_it_has_caught_up()
+    {
+        var gate = new TaskCompletionSource();
+        var batches = new ConcurrentQueue<int>();
+        await using var coalescer = new WriteCoalescer<int>(async (items, _) =>
+        {
+            batches.Enqueue(items.Count);
+            await gate.Task; // the first write is slow: everything after it falls behind
+        }, maxItems: 2, linger: TimeSpan.FromMilliseconds(20));
+
+        var first = coalescer.WriteAsync([0]);
+        while (batches.IsEmpty) await Task.Delay(5, TestContext.Current.CancellationToken);
+        var rest = Enumerable.Range(1, 44).Select(i => coalescer.WriteAsync([i])).ToList();
+        await Task.Delay(200, TestContext.Current.CancellationToken); // ten lingers behind
+        gate.SetResult();
+        await Task.WhenAll(rest.Append(first));
+        Assert.Equal([1, 20, 20, 4], batches);
+
+        // Caught up: back to batches of maxItems.
+        batches.Clear();
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(i => coalescer.WriteAsync([i])));
+        Assert.Equal([2, 1], batches);
+    }
+
+    [Fact]
     public async Task A_deadlock_victim_is_written_again_and_a_lasting_failure_reaches_every_caller_of_that_write()
     {
         var tries = 0;

@@ -12,7 +12,8 @@ namespace Tasks.Core.Lifecycle;
 /// <para>
 /// With a <c>linger</c>, a write waits that long after its first item came (and takes every item that came
 /// meanwhile): for writes whose callers don't wait for them, where fewer, larger statements are worth the delay.
-/// Disposing writes what is left at once.
+/// Disposing writes what is left at once. Writes that fall behind by four lingers take up to ten times
+/// <c>maxItems</c> at a time until they have caught up.
 /// </para>
 /// </summary>
 public sealed class WriteCoalescer<T> : IAsyncDisposable
@@ -49,11 +50,18 @@ public sealed class WriteCoalescer<T> : IAsyncDisposable
         var waiting = new List<(IReadOnlyList<T> Items, TaskCompletionSource Done)>();
         while (await _queue.Reader.WaitToReadAsync())
         {
-            // Lingering counts from the oldest item's arrival, so a backlog is written without further delay.
-            if (_linger > TimeSpan.Zero && _queue.Reader.TryPeek(out var oldest)
-                && _linger - Stopwatch.GetElapsedTime(oldest.At) is { Ticks: > 0 } wait && !_stopping.IsCancellationRequested)
-                await Task.Delay(wait, _stopping.Token).ContinueWith(_ => { }, TaskScheduler.Default); // cut short by DisposeAsync
-            while (batch.Count < _maxItems && _queue.Reader.TryRead(out var next))
+            // Lingering counts from the oldest item's arrival, so a backlog is written without further delay; and a
+            // write that has fallen well behind takes ten times as many items, so it can't fall further and further.
+            var limit = _maxItems;
+            if (_linger > TimeSpan.Zero && _queue.Reader.TryPeek(out var oldest))
+            {
+                var age = Stopwatch.GetElapsedTime(oldest.At);
+                if (age < _linger && !_stopping.IsCancellationRequested)
+                    await Task.Delay(_linger - age, _stopping.Token).ContinueWith(_ => { }, TaskScheduler.Default); // cut short by DisposeAsync
+                else if (age > 4 * _linger)
+                    limit = 10 * _maxItems;
+            }
+            while (batch.Count < limit && _queue.Reader.TryRead(out var next))
             {
                 batch.AddRange(next.Items);
                 waiting.Add((next.Items, next.Done));
