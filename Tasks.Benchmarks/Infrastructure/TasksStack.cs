@@ -224,7 +224,7 @@ public sealed class TasksStack : IAsyncDisposable
                 FROM tasks WHERE state = 'succeeded' AND enqueued_at >= $1),
             seconds AS (
                 SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY start_ms) AS p99
-                FROM run GROUP BY date_trunc('second', enqueued_at) HAVING count(*) >= 100)
+                FROM run GROUP BY date_trunc('second', enqueued_at))
             SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY start_ms),
                    percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY end_ms),
                    count(*) / nullif(extract(epoch FROM max(finished_at) - min(enqueued_at)), 0),
