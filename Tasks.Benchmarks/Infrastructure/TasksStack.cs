@@ -181,22 +181,28 @@ public sealed class TasksStack : IAsyncDisposable
     public const string CpuPrefix = "CPU per task: ";
 
     public const string AutovacuumKey = "autovacuums of tasks during the run";
+    public const string AutoanalyzeKey = "autoanalyzes of tasks during the run";
 
-    private async Task<double> AutovacuumsAsync()
+    /// <summary>Autovacuums and autoanalyzes of <c>tasks</c> so far, and the database's commits (statements, mostly).</summary>
+    private async Task<(double Vacuums, double Analyzes, double Commits)> TableActivityAsync()
     {
         await using var conn = new NpgsqlConnection(Isolated.Postgres);
         await conn.OpenAsync();
         await using var cmd = new NpgsqlCommand(
-            "SELECT pg_stat_clear_snapshot(), autovacuum_count FROM pg_stat_user_tables WHERE relname = 'tasks'", conn);
+            """
+            SELECT pg_stat_clear_snapshot(), autovacuum_count, autoanalyze_count,
+                   (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())
+            FROM pg_stat_user_tables WHERE relname = 'tasks'
+            """, conn);
         await using var reader = await cmd.ExecuteReaderAsync();
         await reader.ReadAsync();
-        return reader.GetInt64(1);
+        return (reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
     }
 
     public async Task<Dictionary<string, double>> PacedAsync(double rate, TimeSpan duration, TimeSpan timeout)
     {
         var (since, finishedBefore) = await MarkRunAsync();
-        var vacuumsBefore = await AutovacuumsAsync();
+        var activityBefore = await TableActivityAsync();
         var cpuBefore = CpuTime.Now(_workers.Select(w => w.Pid));
         var total = (int)(rate * duration.TotalSeconds);
         var inflight = new List<Task>(total);
@@ -244,10 +250,29 @@ public sealed class TasksStack : IAsyncDisposable
             ["achieved rate"] = (double)reader.GetDecimal(2),
             ["start p99, median of the seconds"] = reader.GetDouble(3),
             ["start p99, worst second"] = reader.GetDouble(4),
-            [AutovacuumKey] = await AutovacuumsAsync() - vacuumsBefore,
         };
+        var activityAfter = await TableActivityAsync();
+        figures[AutovacuumKey] = activityAfter.Vacuums - activityBefore.Vacuums;
+        figures[AutoanalyzeKey] = activityAfter.Analyzes - activityBefore.Analyzes;
         foreach (var (process, us) in cpu) figures[CpuPrefix + process] = us;
+        await reader.DisposeAsync();
+        BenchContext.Log($"  enqueue→start p99 by second (ms): {await SecondsAsync(conn, since)}; "
+            + $"{(activityAfter.Commits - activityBefore.Commits) / total:0.00} commits per task");
         return figures;
+    }
+
+    /// <summary>Each second's enqueue→start p99 of the run, in order: where in the run its tail was.</summary>
+    private static async Task<string> SecondsAsync(NpgsqlConnection conn, DateTimeOffset since)
+    {
+        await using var cmd = new NpgsqlCommand(
+            """
+            SELECT string_agg(round(p99)::text, ' ' ORDER BY second) FROM (
+                SELECT date_trunc('second', enqueued_at) AS second,
+                       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - enqueued_at) * 1000) AS p99
+                FROM tasks WHERE state = 'succeeded' AND enqueued_at >= $1 GROUP BY 1) s
+            """, conn);
+        cmd.Parameters.Add(new() { Value = since });
+        return (string?)await cmd.ExecuteScalarAsync() ?? "";
     }
 
     /// <summary>

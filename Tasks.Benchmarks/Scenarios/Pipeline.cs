@@ -85,14 +85,14 @@ public static class Pipeline
                         .Select(p => $"{p.Key[TasksStack.CpuPrefix.Length..]} {p.Value:0}");
                     BenchContext.Log($"latency run {i + 1}: start p50 {runs[^1]["start p50"]:0.0} p99 {runs[^1]["start p99"]:0.0} ms "
                         + $"(per second: median {runs[^1]["start p99, median of the seconds"]:0.0}, worst {runs[^1]["start p99, worst second"]:0.0}; "
-                        + $"{runs[^1][TasksStack.AutovacuumKey]} autovacuum), CPU µs per task: {string.Join(", ", cpu)}");
+                        + $"{runs[^1][TasksStack.AutovacuumKey]} autovacuum, {runs[^1][TasksStack.AutoanalyzeKey]} autoanalyze), CPU µs per task: {string.Join(", ", cpu)}");
                 }
                 foreach (var key in runs[0].Keys)
                 {
                     var (name, unit) = key switch
                     {
                         "achieved rate" => (key, "tasks/s"),
-                        TasksStack.AutovacuumKey => (key, "runs"),
+                        TasksStack.AutovacuumKey or TasksStack.AutoanalyzeKey => (key, "runs"),
                         _ when key.StartsWith(TasksStack.CpuPrefix, StringComparison.Ordinal) => (key, "µs"),
                         _ => ("enqueue→" + key, "ms"),
                     };
