@@ -113,6 +113,27 @@ public sealed class OperationsTests(OperationsTests.Stack stack) : IClassFixture
     }
 
     [Fact]
+    public async Task Web_stays_ready_without_its_broker_and_keeps_taking_tasks()
+    {
+        // A load balancer must keep sending it requests: what it takes is committed, and the relay publishes it
+        // once the broker is back. (Its bus has no receive endpoints, so the bus check doesn't follow the broker.)
+        await using var proxy = new TcpProxy(stack.Rabbit.Port);
+        var env = stack.Environment();
+        env["ConnectionStrings__RabbitMq"] = new UriBuilder(stack.Rabbit) { Port = proxy.Port }.Uri.ToString();
+        env["Tasks__PublishTimeoutSeconds"] = "1";
+        await using var web = await HostProcess.StartAsync("Tasks.Web", env);
+        using var http = new HttpClient { BaseAddress = web.Address };
+        http.DefaultRequestHeaders.Authorization = stack.Http.DefaultRequestHeaders.Authorization;
+
+        proxy.Stop();
+        var task = await http.EnqueueAsync(new { name = "demo.echo", args = new { } });
+        Assert.Equal("pending", task.State); // the publish failed: the broker is out of reach
+        using var ready = await http.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("Healthy", (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("checks").GetProperty("postgres").GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task Worker_started_before_the_database_waits_for_it_then_works()
     {
         var pgPort = new Npgsql.NpgsqlConnectionStringBuilder(stack.Postgres).Port;
