@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using Tasks.Core.Lifecycle;
 using Tasks.Tests.Infrastructure;
 
@@ -7,7 +8,8 @@ namespace Tasks.Tests;
 
 /// <summary>
 /// Counts by state come from counters the database keeps itself (triggers on <c>tasks</c>), not from counting rows:
-/// whatever writes the rows, the counters must say what a <c>count(*)</c> would.
+/// whatever writes the rows, the counters must say what a <c>count(*)</c> would. The same triggers keep
+/// <c>task_lookup</c> (each task's name and queue, for lists by name or queue) equal to the rows.
 /// </summary>
 public sealed class StateCountsTests(TasksStack stack) : IClassFixture<TasksStack>
 {
@@ -40,11 +42,26 @@ public sealed class StateCountsTests(TasksStack stack) : IClassFixture<TasksStac
         Assert.Equal(1, expected["canceled"]);
         Assert.Equal(170, expected["succeeded"]);
         Assert.Equal(expected, await CountersAsync());
+        Assert.Equal(expected.Values.Sum(), await stack.CountAsync("task_lookup"));
+        Assert.Equal(0, await stack.CountAsync(
+            "tasks t FULL JOIN task_lookup l ON l.id = t.id WHERE t.id IS NULL OR l.id IS NULL OR l.name <> t.name OR l.queue <> t.queue"));
 
         await stack.Web.Services.GetRequiredService<TaskStateMachine>().FoldStateCountsAsync(TestContext.Current.CancellationToken);
         Assert.Equal(0, await stack.CountAsync("task_state_counts WHERE slot <> 0"));
         Assert.Equal(expected, await CountersAsync());
         Assert.Equal("scheduled", (await stack.Http.GetTaskAsync(later.Id)).State);
+    }
+
+    [Fact]
+    public async Task A_tasks_name_and_queue_never_change()
+    {
+        var task = await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { message = "x" }, runAt = DateTimeOffset.UtcNow.AddHours(1) });
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => stack.ExecuteAsync("UPDATE tasks SET queue = 'elsewhere' WHERE id = $1", task.Id));
+        Assert.Equal(PostgresErrorCodes.IntegrityConstraintViolation, refused.SqlState);
+        await Assert.ThrowsAsync<PostgresException>(() => stack.ExecuteAsync("UPDATE tasks SET name = 'demo.fail' WHERE id = $1", task.Id));
+        // Any other column still may (the row's own update, with its name and queue written back unchanged, too).
+        await stack.ExecuteAsync("UPDATE tasks SET name = name, queue = queue, max_attempts = 7 WHERE id = $1", task.Id);
+        Assert.Equal(1, await stack.CountAsync("task_lookup WHERE id = $1 AND name = 'demo.echo' AND queue = 'default'", task.Id));
     }
 
     /// <summary>Every task that can finish has: the rows stop changing.</summary>

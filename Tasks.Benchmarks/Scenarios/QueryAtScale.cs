@@ -134,7 +134,7 @@ public static class QueryAtScale
             }
             await copy.CompleteAsync();
         }
-        await using var vacuum = new NpgsqlCommand("VACUUM ANALYZE tasks", conn) { CommandTimeout = 600 };
+        await using var vacuum = new NpgsqlCommand("VACUUM ANALYZE tasks, task_lookup", conn) { CommandTimeout = 600 };
         await vacuum.ExecuteNonQueryAsync();
     }
 

@@ -23,10 +23,9 @@ internal sealed class TaskRecordConfiguration : IEntityTypeConfiguration<TaskRec
         builder.Property(t => t.IdempotencyKey).HasMaxLength(200);
         builder.Property(t => t.TraceParent).HasMaxLength(128);
 
-        // Newest-first keyset paging: ids are UUIDv7, so id order is creation order.
+        // Newest-first keyset paging by state: ids are UUIDv7, so id order is creation order. Paging by name or
+        // queue goes through task_lookup (TaskLookupConfiguration), whose indexes the updates don't write.
         builder.HasIndex(t => new { t.State, t.Id });
-        builder.HasIndex(t => new { t.Name, t.Id });
-        builder.HasIndex(t => new { t.Queue, t.Id });
         builder.HasIndex(t => t.IdempotencyKey).IsUnique().HasFilter("idempotency_key IS NOT NULL");
         // The scheduler's release loop and the outbox sweeper scan only these small partial indexes.
         builder.HasIndex(t => t.ScheduledFor).HasDatabaseName("ix_tasks_due").HasFilter("state = 'scheduled'");

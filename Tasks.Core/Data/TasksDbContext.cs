@@ -9,6 +9,9 @@ public sealed class TasksDbContext(DbContextOptions<TasksDbContext> options) : D
     public DbSet<TaskRecord> Tasks => Set<TaskRecord>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
 
+    /// <summary>Read only: written by the triggers on <c>tasks</c>.</summary>
+    public IQueryable<TaskLookup> TaskLookup => Set<TaskLookup>().AsNoTracking();
+
     /// <summary>Set once its user was given up on while still running: it never opens a connection again.</summary>
     public bool Abandoned { get; private set; }
 

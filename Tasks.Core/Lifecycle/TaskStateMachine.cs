@@ -343,40 +343,48 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         ClaimedTask task, TaskState to, string error, string? details, DateTimeOffset? scheduledFor, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        await using var cmd = dataSource.CreateCommand(
-            """
-            UPDATE tasks SET updated_at = $7, error = $4, error_details = $5,
-                -- a cancel asked for while the attempt was failing wins over its retry
-                state = CASE WHEN cancel_requested AND $3 = 'scheduled' THEN 'canceled' ELSE $3 END,
-                scheduled_for = CASE WHEN cancel_requested THEN NULL ELSE $6 END,
-                finished_at = CASE WHEN $3 = 'scheduled' AND NOT cancel_requested THEN NULL ELSE $7 END,
-                cancel_requested = false
-            WHERE id = $1 AND state = 'running' AND attempts = $2
-            """);
-        cmd.Parameters.Add(new() { Value = task.Id });
-        cmd.Parameters.Add(new() { Value = task.Attempt });
-        cmd.Parameters.Add(new() { Value = Names[to] });
-        cmd.Parameters.Add(new() { Value = Truncate(error, 2000) });
-        cmd.Parameters.Add(new() { Value = details is null ? DBNull.Value : Truncate(details, 100_000), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        cmd.Parameters.Add(new() { Value = scheduledFor is { } s ? s : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
-        cmd.Parameters.Add(new() { Value = now });
-        return await cmd.ExecuteNonQueryAsync(ct) == 1;
+        // Retried on a pooled connection found dead (a restarted database): an outcome isn't given up on for that.
+        return await Transient.RetryAsync(async () =>
+        {
+            await using var cmd = dataSource.CreateCommand(
+                """
+                UPDATE tasks SET updated_at = $7, error = $4, error_details = $5,
+                    -- a cancel asked for while the attempt was failing wins over its retry
+                    state = CASE WHEN cancel_requested AND $3 = 'scheduled' THEN 'canceled' ELSE $3 END,
+                    scheduled_for = CASE WHEN cancel_requested THEN NULL ELSE $6 END,
+                    finished_at = CASE WHEN $3 = 'scheduled' AND NOT cancel_requested THEN NULL ELSE $7 END,
+                    cancel_requested = false
+                WHERE id = $1 AND state = 'running' AND attempts = $2
+                """);
+            cmd.Parameters.Add(new() { Value = task.Id });
+            cmd.Parameters.Add(new() { Value = task.Attempt });
+            cmd.Parameters.Add(new() { Value = Names[to] });
+            cmd.Parameters.Add(new() { Value = Truncate(error, 2000) });
+            cmd.Parameters.Add(new() { Value = details is null ? DBNull.Value : Truncate(details, 100_000), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            cmd.Parameters.Add(new() { Value = scheduledFor is { } s ? s : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+            cmd.Parameters.Add(new() { Value = now });
+            return await cmd.ExecuteNonQueryAsync(ct) == 1;
+        });
     }
 
     public async Task ReportProgressAsync(ClaimedTask task, long? current, long? total, string? message, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(
-            """
-            UPDATE tasks SET progress_current = $3, progress_total = $4, progress_message = $5, updated_at = $6
-            WHERE id = $1 AND state = 'running' AND attempts = $2
-            """);
-        cmd.Parameters.Add(new() { Value = task.Id });
-        cmd.Parameters.Add(new() { Value = task.Attempt });
-        cmd.Parameters.Add(new() { Value = current is { } c ? c : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
-        cmd.Parameters.Add(new() { Value = total is { } t ? t : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
-        cmd.Parameters.Add(new() { Value = message is null ? DBNull.Value : Truncate(message, 1000), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        cmd.Parameters.Add(new() { Value = clock.GetUtcNow() });
-        await cmd.ExecuteNonQueryAsync(ct);
+        // Retried like an outcome: a progress report doesn't fail the task over a dead pooled connection.
+        await Transient.RetryAsync(async () =>
+        {
+            await using var cmd = dataSource.CreateCommand(
+                """
+                UPDATE tasks SET progress_current = $3, progress_total = $4, progress_message = $5, updated_at = $6
+                WHERE id = $1 AND state = 'running' AND attempts = $2
+                """);
+            cmd.Parameters.Add(new() { Value = task.Id });
+            cmd.Parameters.Add(new() { Value = task.Attempt });
+            cmd.Parameters.Add(new() { Value = current is { } c ? c : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
+            cmd.Parameters.Add(new() { Value = total is { } t ? t : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
+            cmd.Parameters.Add(new() { Value = message is null ? DBNull.Value : Truncate(message, 1000), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            cmd.Parameters.Add(new() { Value = clock.GetUtcNow() });
+            await cmd.ExecuteNonQueryAsync(ct);
+        });
     }
 
     /// <summary>

@@ -8,7 +8,7 @@ namespace Tasks.Core.Lifecycle;
 /// Group commit for small writes: concurrent callers' items are written together by one statement, and each caller
 /// returns once the write that carried its items has committed (or throws what it threw). While one write runs,
 /// the next callers queue up, so the busier it gets the bigger the batches and the fewer the round trips and
-/// commits; an idle caller waits for nobody. Writes must be safe to repeat (see <see cref="WriteWithRetriesAsync"/>).
+/// commits; an idle caller waits for nobody. Writes must be safe to repeat (see <see cref="Transient.RetryAsync(Func{Task})"/>).
 /// <para>
 /// With a <c>linger</c>, a write waits that long after its first item came (and takes every item that came
 /// meanwhile): for writes whose callers don't wait for them, where fewer, larger statements are worth the delay.
@@ -97,26 +97,7 @@ public sealed class WriteCoalescer<T> : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// A write the database refused as a whole (a deadlock victim, a connection terminated by a restart) is tried
-    /// again: the statement was rolled back, so nothing of it committed. Any other failure (a connection lost
-    /// mid-write, which may have committed) is not retried here. Every write must still be safe to repeat.
-    /// </summary>
-    private async Task WriteWithRetriesAsync(List<T> batch)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await _write(batch, CancellationToken.None);
-                return;
-            }
-            catch (PostgresException e) when (e.IsTransient && attempt < 3)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt));
-            }
-        }
-    }
+    private Task WriteWithRetriesAsync(List<T> batch) => Transient.RetryAsync(() => _write(batch, CancellationToken.None));
 
     public async ValueTask DisposeAsync()
     {

@@ -7,7 +7,8 @@ namespace Tasks.Core.Queries;
 
 /// <summary>
 /// Every read of tasks, for the JSON API and (later) the dashboard pages alike. Lists are keyset-paged on the
-/// UUIDv7 id (newest first) and use the (state|name|queue, id) indexes; they never read the large columns.
+/// UUIDv7 id (newest first) and use the (state, id) index of tasks or the (name|queue, id) indexes of
+/// task_lookup; they never read the large columns.
 /// </summary>
 public sealed class TaskQueries(TasksDbContext db)
 {
@@ -19,10 +20,21 @@ public sealed class TaskQueries(TasksDbContext db)
     public async Task<(List<TaskSummary> Items, Guid? Next)> ListAsync(TaskFilter filter, CancellationToken ct)
     {
         var query = db.Tasks.AsNoTracking();
+        if (filter.Name is not null || filter.Queue is not null)
+        {
+            // Walked in id order through task_lookup's (name|queue, id) index, each task then found by key. The
+            // cursor is applied to the lookup's id: PostgreSQL doesn't carry an inequality across the join.
+            var lookup = db.TaskLookup;
+            if (filter.Name is { } name) lookup = lookup.Where(l => l.Name == name);
+            if (filter.Queue is { } queue) lookup = lookup.Where(l => l.Queue == queue);
+            if (filter.After is { } cursor) lookup = lookup.Where(l => l.Id < cursor);
+            query = lookup.Join(query, l => l.Id, t => t.Id, (l, t) => t);
+        }
+        else if (filter.After is { } after)
+        {
+            query = query.Where(t => t.Id < after);
+        }
         if (filter.State is { } state) query = query.Where(t => t.State == state);
-        if (filter.Name is { } name) query = query.Where(t => t.Name == name);
-        if (filter.Queue is { } queue) query = query.Where(t => t.Queue == queue);
-        if (filter.After is { } after) query = query.Where(t => t.Id < after);
 
         var items = await query
             .OrderByDescending(t => t.Id)

@@ -31,6 +31,13 @@ public sealed record ResultArgs(string Text, bool Nul = false);
 [TaskContract("test.context", MaxAttempts = 1)]
 public sealed record ContextArgs(int HoldMilliseconds);
 
+/// <summary>
+/// Begins its transaction, then waits until the test lets it go (<see cref="TestObservations.Gates"/>) and reports
+/// progress: what a long task does while the database restarts under it.
+/// </summary>
+[TaskContract("test.gated", MaxAttempts = 1)]
+public sealed record GatedArgs(Guid Gate);
+
 /// <summary>Ignores its token: for the abandon-after-grace path.</summary>
 [TaskContract("test.stubborn", MaxAttempts = 1, TimeLimitSeconds = 1)]
 public sealed record StubbornArgs(int Seconds);
@@ -51,6 +58,7 @@ public static class TestObservations
     public static readonly ConcurrentQueue<(string Marker, int Step, string StateAtCallback)> AfterCommit = new();
     public static readonly ConcurrentDictionary<Guid, (Guid ContextInstance, int ObjectHash)> Contexts = new();
     public static readonly ConcurrentDictionary<Guid, IReadOnlyList<string>> LateWrites = new();
+    public static readonly ConcurrentDictionary<Guid, TaskCompletionSource> Gates = new();
     public static int Concurrent;
     public static int MaxConcurrent;
 }
@@ -65,7 +73,8 @@ public static class TestHandlerRegistration
         .AddTaskHandler<ContextArgs, ContextHandler>()
         .AddTaskHandler<StubbornArgs, StubbornHandler>()
         .AddTaskHandler<LingeringArgs, LingeringHandler>()
-        .AddTaskHandler<SecretArgs, SecretHandler>();
+        .AddTaskHandler<SecretArgs, SecretHandler>()
+        .AddTaskHandler<GatedArgs, GatedHandler>();
 }
 
 public sealed class AfterCommitHandler(NpgsqlDataSource dataSource) : ITaskHandler<AfterCommitArgs>
@@ -136,6 +145,19 @@ public sealed class ContextHandler : ITaskHandler<ContextArgs>
         await context.Db.Database.ExecuteSqlAsync($"SELECT 1", context.CancellationToken);
         await Task.Delay(args.HoldMilliseconds, context.CancellationToken);
         Interlocked.Decrement(ref TestObservations.Concurrent);
+        return TaskOutcome.Succeeded();
+    }
+}
+
+public sealed class GatedHandler : ITaskHandler<GatedArgs>
+{
+    public async Task<TaskOutcome> RunAsync(GatedArgs args, TaskContext context)
+    {
+        var gate = TestObservations.Gates.GetOrAdd(args.Gate, _ => new(TaskCreationOptions.RunContinuationsAsynchronously));
+        await context.Db.Database.ExecuteSqlAsync($"SELECT 1", context.CancellationToken);
+        await context.ReportProgressAsync(0, 1, "waiting for the gate");
+        await gate.Task.WaitAsync(context.CancellationToken);
+        await context.ReportProgressAsync(1, 1, "through");
         return TaskOutcome.Succeeded();
     }
 }

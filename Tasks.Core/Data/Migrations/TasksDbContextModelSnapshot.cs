@@ -63,6 +63,33 @@ namespace Tasks.Core.Data.Migrations
                     b.ToTable("api_keys", (string)null);
                 });
 
+            modelBuilder.Entity("Tasks.Core.Entities.TaskLookup", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<string>("Queue")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("queue");
+
+                    b.HasIndex("Name", "Id")
+                        .HasDatabaseName("ix_task_lookup_name_id");
+
+                    b.HasIndex("Queue", "Id")
+                        .HasDatabaseName("ix_task_lookup_queue_id");
+
+                    b.ToTable("task_lookup", (string)null);
+                });
+
             modelBuilder.Entity("Tasks.Core.Entities.TaskRecord", b =>
                 {
                     b.Property<Guid>("Id")
@@ -216,12 +243,6 @@ namespace Tasks.Core.Data.Migrations
                     b.HasIndex("UpdatedAt")
                         .HasDatabaseName("ix_tasks_pending")
                         .HasFilter("state = 'pending'");
-
-                    b.HasIndex("Name", "Id")
-                        .HasDatabaseName("ix_tasks_name_id");
-
-                    b.HasIndex("Queue", "Id")
-                        .HasDatabaseName("ix_tasks_queue_id");
 
                     b.HasIndex("State", "Id")
                         .HasDatabaseName("ix_tasks_state_id");
