@@ -32,9 +32,18 @@ public sealed class TasksStack : IAsyncDisposable
     public Isolated Isolated { get; }
     public IReadOnlyList<HostProcess> Workers => _workers;
 
+    /// <summary>
+    /// What docker-compose.yml (and the README's configuration table) set for a worker beyond its connections:
+    /// the hosts run here as they are deployed. <c>--worker-env</c> adds to it or overrides it.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> DeployedWorker = new Dictionary<string, string> { ["DOTNET_GCgen0size"] = "0x600000" };
+
+    private Dictionary<string, string> Deployed =>
+        DeployedWorker.Concat(_workerEnvironment).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+
     public Dictionary<string, string> HostEnvironment(int port)
     {
-        var env = new Dictionary<string, string>(_workerEnvironment)
+        var env = new Dictionary<string, string>(Deployed)
         {
             ["ConnectionStrings__Tasks"] = Isolated.Postgres,
             ["ConnectionStrings__RabbitMq"] = Isolated.Rabbit.ToString(),

@@ -39,7 +39,7 @@ public static class Pipeline
                 e2e.Settings["tasks"] = s.EndToEndTasks;
                 e2e.Settings["enqueue"] = $"{Callers} concurrent callers, TaskEnqueuer batches of {Batch}";
                 e2e.Settings["workerConcurrency"] = BenchSettings.WorkerConcurrency;
-                foreach (var (k, v) in s.WorkerEnvironment) e2e.Settings["worker " + k] = v;
+                foreach (var (k, v) in TasksStack.DeployedWorker.Concat(s.WorkerEnvironment)) e2e.Settings["worker " + k] = v;
                 var runs = new List<double>();
                 var rss = new List<double>();
                 var service = new List<double>();
