@@ -204,10 +204,11 @@ public sealed partial class TaskRunner(
         }
         // Once the handler is done with it: a connection whose session was ended but which never read the news
         // would go back to the pool looking healthy, and fail whoever got it next. Clearing the pool first makes
-        // it be closed instead of kept.
+        // it be closed instead of kept (the data source's own pool: NpgsqlConnection.ClearPool only reaches the
+        // pools Npgsql keeps by connection string, not a data source's, and left this connection to be reused).
         _ = handler.ContinueWith(async _ =>
         {
-            if (backend != 0) NpgsqlConnection.ClearPool(connection);
+            if (backend != 0) database.Clear();
             await connection.DisposeAsync();
         }, TaskScheduler.Default).Unwrap().ContinueWith(t => t.Exception, TaskScheduler.Default); // a broken connection may throw as it goes
         if (backend == 0) return;
