@@ -62,6 +62,9 @@ public sealed class StateCountsTests(TasksStack stack) : IClassFixture<TasksStac
         // Any other column still may (the row's own update, with its name and queue written back unchanged, too).
         await stack.ExecuteAsync("UPDATE tasks SET name = name, queue = queue, max_attempts = 7 WHERE id = $1", task.Id);
         Assert.Equal(1, await stack.CountAsync("task_lookup WHERE id = $1 AND name = 'demo.echo' AND queue = 'default'", task.Id));
+        // Gone again, with its copy: the other test here counts this stack's rows by state.
+        await stack.ExecuteAsync("DELETE FROM tasks WHERE id = $1", task.Id);
+        Assert.Equal(0, await stack.CountAsync("task_lookup WHERE id = $1", task.Id));
     }
 
     /// <summary>Every task that can finish has: the rows stop changing.</summary>
