@@ -30,12 +30,16 @@ public static class BrokerCeiling
         {
             await OnceAsync(iso.Rabbit, Math.Min(5_000, ctx.Settings.BrokerMessages)); // warm-up
             var runs = new List<double>();
+            var rabbitCpu = new List<double>();
             for (var i = 0; i < ctx.Settings.Runs; i++)
             {
+                var before = CpuTime.Now([]);
                 runs.Add(await OnceAsync(iso.Rabbit, ctx.Settings.BrokerMessages));
-                BenchContext.Log($"broker run {i + 1}: {runs[^1]:0} msg/s");
+                rabbitCpu.Add(CpuTime.PerTask(before, CpuTime.Now([]), ctx.Settings.BrokerMessages)["rabbitmq"]);
+                BenchContext.Log($"broker run {i + 1}: {runs[^1]:0} msg/s, RabbitMQ CPU {rabbitCpu[^1]:0} µs per message");
             }
             result.Figures.Add(Figure.Of("throughput", "msg/s", runs));
+            result.Figures.Add(Figure.Of("CPU per message: rabbitmq", "µs", rabbitCpu));
             // The most any enqueue path can reach on this box (HTTP batched included): the broker taking persistent
             // messages with nothing else running, not even a consumer.
             var publishOnly = new List<double>();
