@@ -3,9 +3,9 @@ using Tasks.Benchmarks.Infrastructure;
 namespace Tasks.Benchmarks;
 
 /// <summary>What every scenario gets: the servers, the sizes, and the results so far (latency needs the end-to-end maximum).</summary>
-public sealed class BenchContext(BenchServers servers, BenchSettings settings)
+public sealed class BenchContext(Servers servers, BenchSettings settings)
 {
-    public BenchServers Servers { get; } = servers;
+    public Servers Servers { get; } = servers;
     public BenchSettings Settings { get; } = settings;
     public List<ScenarioResult> Results { get; } = [];
 

@@ -6,9 +6,11 @@ using Tasks.Benchmarks.Scenarios;
 // The benchmark harness (issue 6): every scenario against the throwaway servers named by TASKS_TEST_*, then a
 // table on stdout and bench-results.json. Run it through ./dev bench [--quick], or after `./dev servers`.
 var settings = BenchSettings.Parse(args);
-var servers = BenchServers.FromEnvironment();
+var servers = Servers.FromEnvironment() ?? throw new InvalidOperationException(
+    "The benchmark needs RabbitMQ and PostgreSQL: run it with ./dev bench, or start ./dev servers and export " +
+    "TASKS_TEST_POSTGRES, TASKS_TEST_RABBITMQ and TASKS_TEST_RABBITMQ_MANAGEMENT.");
 var ctx = new BenchContext(servers, settings);
-var (pgVersion, rabbitVersion) = await servers.VersionsAsync();
+var (pgVersion, rabbitVersion) = await Report.VersionsAsync(servers);
 var machine = Report.Machine(pgVersion, rabbitVersion);
 BenchContext.Log($"{(settings.Quick ? "quick" : "full")} run, {settings.Runs} run(s) per figure; {machine.ToJsonString()}");
 

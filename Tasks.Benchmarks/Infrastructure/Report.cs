@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Npgsql;
 
 namespace Tasks.Benchmarks.Infrastructure;
 
@@ -30,6 +31,28 @@ public static class Report
 
     public static string Format(double v) =>
         double.IsNaN(v) ? "-" : Math.Abs(v) >= 100 ? v.ToString("N0", CultureInfo.InvariantCulture) : v.ToString("0.0#", CultureInfo.InvariantCulture);
+
+    /// <summary>The servers' version strings, for the report.</summary>
+    public static async Task<(string Postgres, string RabbitMq)> VersionsAsync(Servers servers)
+    {
+        string pg;
+        await using (var conn = new NpgsqlConnection(servers.Postgres))
+        {
+            await conn.OpenAsync();
+            pg = conn.PostgreSqlVersion.ToString();
+        }
+        var rabbit = "unknown";
+        try
+        {
+            using var http = servers.ManagementClient();
+            using var doc = JsonDocument.Parse(await http.GetStringAsync(new Uri("api/overview", UriKind.Relative)));
+            rabbit = doc.RootElement.GetProperty("rabbitmq_version").GetString() ?? rabbit;
+        }
+        catch (HttpRequestException)
+        {
+        }
+        return (pg, rabbit);
+    }
 
     public static JsonObject Machine(string postgres, string rabbit) => new()
     {

@@ -1,62 +1,36 @@
 using System.Net.Http.Headers;
 using System.Text;
 using Npgsql;
-using Testcontainers.PostgreSql;
-using Testcontainers.RabbitMq;
 
 namespace Tasks.Tests.Infrastructure;
 
 /// <summary>
-/// The one RabbitMQ and one PostgreSQL server of a test run: from <c>TASKS_TEST_RABBITMQ</c> /
-/// <c>TASKS_TEST_RABBITMQ_MANAGEMENT</c> / <c>TASKS_TEST_POSTGRES</c> (set by <c>./dev test</c>), else from
-/// Testcontainers when a Docker engine answers. Each test class gets its own vhost and database from it.
+/// The one RabbitMQ and one PostgreSQL server of a test or benchmark run (this file is linked into
+/// Tasks.Benchmarks): from <c>TASKS_TEST_RABBITMQ</c> / <c>TASKS_TEST_RABBITMQ_MANAGEMENT</c> /
+/// <c>TASKS_TEST_POSTGRES</c>, as <c>./dev test</c>, <c>./dev bench</c> and <c>./dev servers</c> set them. Each
+/// test class or scenario gets its own database and vhost on them.
 /// </summary>
-public sealed class Servers
+public sealed partial class Servers(string postgres, Uri rabbit, Uri management)
 {
-    private static readonly Lazy<Task<Servers>> Shared = new(StartAsync);
+    public string Postgres { get; } = postgres;
+    public Uri Rabbit { get; } = rabbit;
+    public Uri Management { get; } = management;
 
-    private Servers(string postgres, Uri rabbit, Uri management)
-    {
-        Postgres = postgres;
-        Rabbit = rabbit;
-        Management = management;
-    }
-
-    public string Postgres { get; }
-    public Uri Rabbit { get; }
-    public Uri Management { get; }
-
-    public static Task<Servers> GetAsync() => Shared.Value;
-
-    private static async Task<Servers> StartAsync()
+    /// <summary>The servers the environment names, or null when it names none.</summary>
+    public static Servers? FromEnvironment()
     {
         var pg = Environment.GetEnvironmentVariable("TASKS_TEST_POSTGRES");
         var rabbit = Environment.GetEnvironmentVariable("TASKS_TEST_RABBITMQ");
         var management = Environment.GetEnvironmentVariable("TASKS_TEST_RABBITMQ_MANAGEMENT");
-        if (!string.IsNullOrEmpty(pg) && !string.IsNullOrEmpty(rabbit) && !string.IsNullOrEmpty(management))
-            return new Servers(pg, new Uri(rabbit), new Uri(management));
-
-        try
-        {
-            var postgres = new PostgreSqlBuilder("postgres:15-alpine").Build();
-            var broker = new RabbitMqBuilder("rabbitmq:3.13-management-alpine").WithPortBinding(15672, true).Build();
-            await Task.WhenAll(postgres.StartAsync(), broker.StartAsync());
-            var amqp = new UriBuilder(broker.GetConnectionString()) { Path = "/" }.Uri;
-            var mgmt = new Uri($"http://{amqp.UserInfo}@{broker.Hostname}:{broker.GetMappedPublicPort(15672)}/");
-            return new Servers(postgres.GetConnectionString(), amqp, mgmt);
-        }
-        catch (Exception e)
-        {
-            throw new InvalidOperationException(
-                "Integration tests need RabbitMQ and PostgreSQL: run them with ./dev test (it starts throwaway servers), " +
-                "or set TASKS_TEST_RABBITMQ, TASKS_TEST_RABBITMQ_MANAGEMENT and TASKS_TEST_POSTGRES, or start a Docker engine. " +
-                $"({e.GetType().Name}: {e.Message})", e);
-        }
+        return string.IsNullOrEmpty(pg) || string.IsNullOrEmpty(rabbit) || string.IsNullOrEmpty(management)
+            ? null
+            : new Servers(pg, new Uri(rabbit), new Uri(management));
     }
 
-    /// <summary>A fresh, empty database and vhost for one test class.</summary>
-    public async Task<(string Postgres, Uri Rabbit)> CreateIsolatedAsync(string name)
+    /// <summary>A fresh, empty database and vhost named <paramref name="name"/> (an earlier run's are dropped).</summary>
+    public async Task<Isolated> CreateIsolatedAsync(string name)
     {
+        await DropIsolatedAsync(name);
         await using (var conn = new NpgsqlConnection(Postgres))
         {
             await conn.OpenAsync();
@@ -64,13 +38,13 @@ public sealed class Servers
             await cmd.ExecuteNonQueryAsync();
         }
         using var http = ManagementClient();
-        (await http.PutAsync($"api/vhosts/{name}", null)).EnsureSuccessStatusCode();
+        (await http.PutAsync(new Uri($"api/vhosts/{name}", UriKind.Relative), null)).EnsureSuccessStatusCode();
         var user = Rabbit.UserInfo.Split(':')[0];
-        (await http.PutAsync($"api/permissions/{name}/{user}",
-            new StringContent("""{"configure":".*","write":".*","read":".*"}""", Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        using var permissions = new StringContent("""{"configure":".*","write":".*","read":".*"}""", Encoding.UTF8, "application/json");
+        (await http.PutAsync(new Uri($"api/permissions/{name}/{user}", UriKind.Relative), permissions)).EnsureSuccessStatusCode();
 
         var pg = new NpgsqlConnectionStringBuilder(Postgres) { Database = name, Pooling = true }.ConnectionString;
-        return (pg, new UriBuilder(Rabbit) { Path = "/" + name }.Uri);
+        return new Isolated(name, pg, new UriBuilder(Rabbit) { Path = "/" + name }.Uri);
     }
 
     public async Task DropIsolatedAsync(string name)
@@ -83,7 +57,7 @@ public sealed class Servers
             await cmd.ExecuteNonQueryAsync();
         }
         using var http = ManagementClient();
-        await http.DeleteAsync($"api/vhosts/{name}");
+        await http.DeleteAsync(new Uri($"api/vhosts/{name}", UriKind.Relative));
     }
 
     public HttpClient ManagementClient()
@@ -95,3 +69,6 @@ public sealed class Servers
         return http;
     }
 }
+
+/// <summary>One test class's or scenario's database and vhost.</summary>
+public sealed record Isolated(string Name, string Postgres, Uri Rabbit);

@@ -61,7 +61,7 @@ public class TasksStack : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         Servers = await Infrastructure.Servers.GetAsync();
-        (Postgres, Rabbit) = await Servers.CreateIsolatedAsync(Name);
+        (_, Postgres, Rabbit) = await Servers.CreateIsolatedAsync(Name);
 
         Web = BuildWeb(Settings);
         await TasksDatabase.MigrateAsync(Web.Services, CancellationToken.None);
