@@ -30,14 +30,14 @@ public sealed partial class Servers(string postgres, Uri rabbit, Uri management)
     /// <summary>A fresh, empty database and vhost named <paramref name="name"/> (an earlier run's are dropped).</summary>
     public async Task<Isolated> CreateIsolatedAsync(string name)
     {
-        await DropIsolatedAsync(name);
+        using var http = ManagementClient();
+        await DropAsync(name, http);
         await using (var conn = new NpgsqlConnection(Postgres))
         {
             await conn.OpenAsync();
             await using var cmd = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", conn);
             await cmd.ExecuteNonQueryAsync();
         }
-        using var http = ManagementClient();
         (await http.PutAsync(new Uri($"api/vhosts/{name}", UriKind.Relative), null)).EnsureSuccessStatusCode();
         var user = Rabbit.UserInfo.Split(':')[0];
         using var permissions = new StringContent("""{"configure":".*","write":".*","read":".*"}""", Encoding.UTF8, "application/json");
@@ -49,15 +49,20 @@ public sealed partial class Servers(string postgres, Uri rabbit, Uri management)
 
     public async Task DropIsolatedAsync(string name)
     {
-        NpgsqlConnection.ClearAllPools();
+        NpgsqlConnection.ClearAllPools(); // this process's idle connections to it; others are ended by FORCE
+        using var http = ManagementClient();
+        await DropAsync(name, http);
+    }
+
+    private async Task DropAsync(string name, HttpClient management)
+    {
         await using (var conn = new NpgsqlConnection(Postgres))
         {
             await conn.OpenAsync();
             await using var cmd = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", conn);
             await cmd.ExecuteNonQueryAsync();
         }
-        using var http = ManagementClient();
-        await http.DeleteAsync(new Uri($"api/vhosts/{name}", UriKind.Relative));
+        await management.DeleteAsync(new Uri($"api/vhosts/{name}", UriKind.Relative));
     }
 
     public HttpClient ManagementClient()
