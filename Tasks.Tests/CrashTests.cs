@@ -32,6 +32,35 @@ public sealed class CrashTests(CrashTests.Stack stack) : IClassFixture<CrashTest
     }
 
     [Fact]
+    public async Task Worker_killed_mid_message_runs_only_the_message_s_unfinished_tasks_again()
+    {
+        var queue = "crash-packed-" + Guid.NewGuid().ToString("N")[..8];
+        var env = stack.ProcessEnvironment(0);
+        // One message (Tasks:MaxTasksPerMessage is 10): three quick tasks and a slow one.
+        var tasks = await stack.Http.EnqueueBatchAsync(
+            new { name = "demo.echo", args = new { }, queue }, new { name = "demo.echo", args = new { }, queue },
+            new { name = "demo.echo", args = new { }, queue }, new { name = "demo.sleep", args = new { seconds = 5 }, queue });
+        var (quick, slow) = (tasks[..3], tasks[3]);
+
+        List<TaskView> finished = [];
+        await using (var doomed = await HostProcess.StartAsync("Tasks.Worker", env, "--queues", queue))
+        {
+            await stack.Http.WaitForAsync(slow.Id, t => t.State == "running" && t.Progress.Current >= 1);
+            foreach (var t in quick) finished.Add(await stack.Http.WaitForStateAsync(t.Id, "succeeded"));
+            doomed.Kill(); // the message isn't acked: it comes back whole
+            await doomed.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        }
+
+        await using var survivor = await HostProcess.StartAsync("Tasks.Worker", env, "--queues", queue);
+        Assert.Equal(2, (await stack.Http.WaitForStateAsync(slow.Id, "succeeded", seconds: 30)).Attempts);
+        foreach (var before in finished)
+        {
+            var after = await stack.Http.GetTaskAsync(before.Id); // dropped at their claim on the redelivery: not run again
+            Assert.Equal((1, before.FinishedAt), (after.Attempts, after.FinishedAt));
+        }
+    }
+
+    [Fact]
     public async Task SIGTERM_lets_a_running_task_finish_within_the_grace_period()
     {
         var queue = "term-" + Guid.NewGuid().ToString("N")[..8];

@@ -63,7 +63,7 @@ public sealed class EnqueueApiTests(TasksStack stack) : IClassFixture<TasksStack
     }
 
     [Fact]
-    public async Task Batch_is_stored_together_and_published_in_the_given_order()
+    public async Task Batch_is_stored_together_and_published_in_the_given_order_ten_tasks_to_a_message()
     {
         // A queue nobody consumes, so the broker's order can be read back from the queue itself.
         var queue = "order-" + Guid.NewGuid().ToString("N")[..8];
@@ -73,8 +73,10 @@ public sealed class EnqueueApiTests(TasksStack stack) : IClassFixture<TasksStack
         var batch = (await response.Content.ReadFromJsonAsync<BatchView>(ApiExtensions.Json))!;
         Assert.Equal(Enumerable.Range(0, 25).Select(i => $"#{i}"), batch.Items.Select(t => t.Args.GetProperty("message").GetString()));
 
-        var published = await ReadQueueAsync(queue, 25);
-        Assert.Equal(batch.Items.Select(t => t.Id), published);
+        // Tasks:MaxTasksPerMessage (10): one broker message per ten tasks of a queue.
+        var published = await ReadQueueAsync(queue, 3);
+        Assert.Equal([10, 10, 5], published.Select(m => m.Length));
+        Assert.Equal(batch.Items.Select(t => t.Id), published.SelectMany(m => m));
         foreach (var t in batch.Items) Assert.Equal("queued", t.State);
         foreach (var t in batch.Items) await stack.Http.WaitForStateAsync(t.Id, "queued", seconds: 3);
     }
@@ -105,7 +107,7 @@ public sealed class EnqueueApiTests(TasksStack stack) : IClassFixture<TasksStack
         await web.DisposeAsync();
         Assert.Equal(1, await stack.CountAsync("tasks WHERE id = $1 AND state = 'queued'", task.Id));
         Assert.Equal(1, await stack.CountAsync("tasks WHERE id = $1 AND state = 'pending'", touched.Id));
-        Assert.Equal([task.Id, touched.Id], await ReadQueueAsync(queue, 2));
+        Assert.Equal([[task.Id], [touched.Id]], await ReadQueueAsync(queue, 2));
     }
 
     [Fact]
@@ -139,23 +141,26 @@ public sealed class EnqueueApiTests(TasksStack stack) : IClassFixture<TasksStack
         Assert.Empty(none.Items);
     }
 
-    private async Task<List<Guid>> ReadQueueAsync(string queue, int count)
+    /// <summary>The task ids of each of the first <paramref name="count"/> messages in the queue, taking them off it.</summary>
+    private async Task<List<Guid[]>> ReadQueueAsync(string queue, int count)
     {
         using var http = stack.Servers.ManagementClient();
-        var ids = new List<Guid>();
-        for (var tries = 0; ids.Count < count && tries < 50; tries++)
+        var messages = new List<Guid[]>();
+        for (var tries = 0; messages.Count < count && tries < 50; tries++)
         {
             using var response = await http.PostAsJsonAsync($"api/queues/{stack.Name}/{queue}/get",
-                new { count = count - ids.Count, ackmode = "ack_requeue_false", encoding = "auto" });
+                new { count = count - messages.Count, ackmode = "ack_requeue_false", encoding = "auto" });
             if (response.StatusCode == HttpStatusCode.NotFound) { await Task.Delay(100); continue; }
             response.EnsureSuccessStatusCode();
             foreach (var m in (await response.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray())
             {
-                var envelope = JsonDocument.Parse(m.GetProperty("payload").GetString()!).RootElement;
-                ids.Add(envelope.GetProperty("message").GetProperty("taskId").GetGuid());
+                var message = JsonDocument.Parse(m.GetProperty("payload").GetString()!).RootElement.GetProperty("message");
+                messages.Add(message.TryGetProperty("taskIds", out var ids)
+                    ? [.. ids.EnumerateArray().Select(id => id.GetGuid())]
+                    : [message.GetProperty("taskId").GetGuid()]);
             }
         }
-        return ids;
+        return messages;
     }
 
     private sealed record BatchView(List<TaskView> Items);

@@ -10,7 +10,7 @@ namespace Tasks.Worker;
 public static class WorkerExtensions
 {
     /// <summary>
-    /// The worker: consumes <see cref="Contracts.Messages.RunTask"/> from each configured queue and runs the
+    /// The worker: consumes <see cref="Contracts.Messages.RunTask"/> and <see cref="Contracts.Messages.RunTasks"/> from each configured queue and runs the
     /// handlers registered with <c>AddTaskHandler</c>. Call <see cref="AddBuiltInHandlers"/> for the shipped tasks.
     /// </summary>
     public static IHostApplicationBuilder AddTasksWorker(this IHostApplicationBuilder builder)
@@ -38,7 +38,11 @@ public static class WorkerExtensions
         });
 
         builder.AddTasksCore(
-            bus => bus.AddConsumer<RunTaskConsumer>().ExcludeFromConfigureEndpoints(),
+            bus =>
+            {
+                bus.AddConsumer<RunTaskConsumer>().ExcludeFromConfigureEndpoints();
+                bus.AddConsumer<RunTasksConsumer>().ExcludeFromConfigureEndpoints();
+            },
             (context, rabbit) =>
             {
                 // Hand-configured: the queues are chosen per process at run time (--queues), not by consumer type.
@@ -54,6 +58,7 @@ public static class WorkerExtensions
                         e.UseMessageRetry(r => r.Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500)));
                         e.RethrowFaultedMessages();
                         e.ConfigureConsumer<RunTaskConsumer>(context);
+                        e.ConfigureConsumer<RunTasksConsumer>(context);
                     });
                 }
             },

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 using Tasks.Contracts.Messages;
 using Tasks.Core.Hosting;
@@ -11,52 +12,56 @@ using Tasks.Core.Telemetry;
 namespace Tasks.Core.Enqueueing;
 
 /// <summary>
-/// Hands committed tasks to the broker: one durable, persistent <see cref="RunTask"/> per task, to the queue named
-/// after the task's queue, in the given order, with many in flight. It returns once the broker has confirmed every
-/// one of them, and throws if any was refused, unroutable, or cut off with the connection (the rows then stay
-/// <c>pending</c> and the relay publishes them again).
+/// Hands committed tasks to the broker: durable, persistent messages to the queue named after the task's queue, in
+/// the given order, with many in flight. Consecutive tasks of one queue (and one trace) share a message, up to
+/// <see cref="TasksOptions.MaxTasksPerMessage"/> (<see cref="RunTasks"/>); a task alone is a <see cref="RunTask"/>.
+/// It returns once the broker has confirmed every message, and throws if any was refused, unroutable, or cut off
+/// with the connection (the rows then stay <c>pending</c> and the relay publishes them again).
 /// <para>
 /// MassTransit can't keep the order of overlapping sends (its first send on an endpoint, and every reconnect, resume
-/// waiting senders in any order), and awaiting each confirm in turn costs a broker round trip per task. So this
+/// waiting senders in any order), and awaiting each confirm in turn costs a broker round trip per message. So this
 /// publishes on a channel of its own through RabbitMQ.Client, in MassTransit's JSON envelope, which the workers'
 /// MassTransit consumers read like any other message; the trace travels in the header MassTransit reads
 /// (<c>MT-Activity-Id</c>). One batch is written at a time (in order, without waiting for confirms); confirms are
 /// awaited outside that lock, so concurrent callers share the broker's round trips.
 /// </para>
 /// </summary>
-public sealed class TaskPublisher(RabbitSettings settings, IHostEnvironment environment) : IAsyncDisposable
+public sealed class TaskPublisher(RabbitSettings settings, IHostEnvironment environment, IOptions<TasksOptions> options) : IAsyncDisposable
 {
     private const string EnvelopeContentType = "application/vnd.masstransit+json";
-    private static readonly string MessageType = $"urn:message:{typeof(RunTask).Namespace}:{nameof(RunTask)}";
-    private static readonly JsonEncodedText MessageTypeJson = JsonEncodedText.Encode(MessageType);
+    private static readonly JsonEncodedText RunTaskType = MessageType(nameof(RunTask));
+    private static readonly JsonEncodedText RunTasksType = MessageType(nameof(RunTasks));
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly HashSet<string> _declared = new(StringComparer.Ordinal);
     private IConnection? _connection;
     private IChannel? _channel;
 
+    private static JsonEncodedText MessageType(string name) => JsonEncodedText.Encode($"urn:message:{typeof(RunTask).Namespace}:{name}");
+
     public async Task PublishAsync(IReadOnlyList<TaskToPublish> tasks, CancellationToken ct)
     {
         if (tasks.Count == 0) return;
-        var confirms = new Task[tasks.Count];
-        var body = new ArrayBufferWriter<byte>(256 * tasks.Count);
+        var messages = Pack(tasks, options.Value.MaxTasksPerMessage);
+        var confirms = new Task[messages.Count];
+        var body = new ArrayBufferWriter<byte>(256 + 40 * tasks.Count);
         await _gate.WaitAsync(ct);
         try
         {
             var channel = await OpenChannelAsync(ct);
-            for (var i = 0; i < tasks.Count; i++)
+            for (var i = 0; i < messages.Count; i++)
             {
-                var task = tasks[i];
-                if (!_declared.Contains(task.Queue))
+                var queue = messages[i][0].Queue;
+                if (!_declared.Contains(queue))
                 {
                     // The same queue the workers' receive endpoints declare (durable, no arguments), so it exists
                     // and keeps the message even before any worker has started.
-                    await channel.QueueDeclareAsync(task.Queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: ct);
-                    _declared.Add(task.Queue);
+                    await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: ct);
+                    _declared.Add(queue);
                 }
-                var (properties, message) = Envelope(task, body);
+                var (properties, message) = Envelope(messages[i], body);
                 // Sends in call order (one batch at a time holds the gate); the returned task completes on the confirm.
-                confirms[i] = channel.BasicPublishAsync("", task.Queue, mandatory: true, properties, message, ct).AsTask();
+                confirms[i] = channel.BasicPublishAsync("", queue, mandatory: true, properties, message, ct).AsTask();
             }
         }
         catch (Exception e)
@@ -73,16 +78,39 @@ public sealed class TaskPublisher(RabbitSettings settings, IHostEnvironment envi
         await Task.WhenAll(confirms);
     }
 
-    /// <summary>MassTransit's envelope around a <see cref="RunTask"/>, and the properties MassTransit sets.</summary>
-    private static (BasicProperties, ReadOnlyMemory<byte>) Envelope(TaskToPublish task, ArrayBufferWriter<byte> buffer)
+    /// <summary>
+    /// Runs of consecutive tasks with the same queue and trace, at most <paramref name="max"/> each, every task once
+    /// per message (a task given twice goes out in two messages, as asked); the order kept.
+    /// </summary>
+    internal static List<List<TaskToPublish>> Pack(IReadOnlyList<TaskToPublish> tasks, int max)
+    {
+        var messages = new List<List<TaskToPublish>>();
+        List<TaskToPublish>? current = null;
+        foreach (var task in tasks)
+        {
+            if (current is null || current.Count >= max || current[0].Queue != task.Queue
+                || current[0].TraceParent != task.TraceParent || current.Exists(t => t.Id == task.Id))
+                messages.Add(current = new List<TaskToPublish>(Math.Min(max, tasks.Count)));
+            current.Add(task);
+        }
+        return messages;
+    }
+
+    /// <summary>MassTransit's envelope around a <see cref="RunTask"/> or <see cref="RunTasks"/>, and the properties MassTransit sets.</summary>
+    private static (BasicProperties, ReadOnlyMemory<byte>) Envelope(List<TaskToPublish> tasks, ArrayBufferWriter<byte> buffer)
     {
         var messageId = Guid.CreateVersion7();
+        var first = tasks[0];
         // A task published later than its enqueue (delayed, swept) goes out inside the trace that enqueued it.
-        var parent = task.TraceParent is { } stored && ActivityContext.TryParse(stored, null, out var context) ? context : default;
+        var parent = first.TraceParent is { } stored && ActivityContext.TryParse(stored, null, out var context) ? context : default;
         using var activity = TasksTelemetry.Source.StartActivity("task.publish", ActivityKind.Producer, parent);
-        activity?.SetTag("task.id", task.Id).SetTag("task.name", task.Name).SetTag("task.queue", task.Queue)
-            .SetTag("messaging.system", "rabbitmq").SetTag("messaging.destination.name", task.Queue);
-        var traceParent = activity?.Id ?? task.TraceParent ?? Activity.Current?.Id;
+        if (activity is not null)
+        {
+            if (tasks.Count == 1) activity.SetTag("task.id", first.Id).SetTag("task.name", first.Name);
+            else activity.SetTag("task.count", tasks.Count);
+            activity.SetTag("task.queue", first.Queue).SetTag("messaging.system", "rabbitmq").SetTag("messaging.destination.name", first.Queue);
+        }
+        var traceParent = activity?.Id ?? first.TraceParent ?? Activity.Current?.Id;
 
         var start = buffer.WrittenCount;
         using (var json = new Utf8JsonWriter(buffer))
@@ -91,11 +119,20 @@ public sealed class TaskPublisher(RabbitSettings settings, IHostEnvironment envi
             json.WriteString("messageId", messageId);
             json.WriteString("conversationId", messageId);
             json.WriteStartArray("messageType");
-            json.WriteStringValue(MessageTypeJson);
+            json.WriteStringValue(tasks.Count == 1 ? RunTaskType : RunTasksType);
             json.WriteEndArray();
             json.WriteStartObject("message");
-            json.WriteString("taskId", task.Id);
-            json.WriteString("name", task.Name);
+            if (tasks.Count == 1)
+            {
+                json.WriteString("taskId", first.Id);
+                json.WriteString("name", first.Name);
+            }
+            else
+            {
+                json.WriteStartArray("taskIds");
+                foreach (var task in tasks) json.WriteStringValue(task.Id);
+                json.WriteEndArray();
+            }
             json.WriteEndObject();
             json.WriteString("sentTime", DateTime.UtcNow);
             json.WriteStartObject("headers");

@@ -34,4 +34,14 @@ public sealed class TasksOptions
     /// </summary>
     [Range(0, 2000)]
     public int QueuedMarkDelayMilliseconds { get; set; } = 500;
+
+    /// <summary>
+    /// Tasks of one queue enqueued together (one batch call, a relay sweep) go to the broker this many to a message
+    /// (<see cref="Contracts.Messages.RunTasks"/>): the broker's work per task, which is most of what a task costs,
+    /// shrinks as much. A worker takes a message whole, and RabbitMQ spreads messages, not tasks, over the workers of
+    /// a queue: 1 gives every task a message of its own (as a single enqueue always has), for a few long tasks that
+    /// should spread over many workers.
+    /// </summary>
+    [Range(1, 1000)]
+    public int MaxTasksPerMessage { get; set; } = 10;
 }

@@ -17,6 +17,17 @@ public static class ApiExtensions
         return JsonSerializer.Deserialize<TaskView>(text, Json)!;
     }
 
+    /// <summary><c>POST /api/v1/tasks/batch</c>: the stored tasks, in the given order.</summary>
+    public static async Task<List<TaskView>> EnqueueBatchAsync(this HttpClient http, params object[] tasks)
+    {
+        using var response = await http.PostAsJsonAsync("/api/v1/tasks/batch", new { tasks }, Json);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"Expected 202, got {(int)response.StatusCode}: {text}");
+        return JsonSerializer.Deserialize<BatchView>(text, Json)!.Items;
+    }
+
+    private sealed record BatchView(List<TaskView> Items);
+
     public static async Task<TaskView> GetTaskAsync(this HttpClient http, Guid id) =>
         (await http.GetFromJsonAsync<TaskView>($"/api/v1/tasks/{id}", Json))!;
 

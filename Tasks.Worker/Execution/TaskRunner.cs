@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
@@ -26,12 +27,36 @@ namespace Tasks.Worker.Execution;
 /// </summary>
 public sealed partial class TaskRunner(
     IServiceScopeFactory scopes, TaskStateMachine lifecycle, HandlerCatalog handlers, RunningTasks running, NpgsqlDataSource database,
-    IOptions<WorkerOptions> options, TimeProvider clock, TasksTelemetry telemetry, ILogger<TaskRunner> logger)
+    IOptions<WorkerOptions> options, TimeProvider clock, TasksTelemetry telemetry, ILogger<TaskRunner> logger) : IDisposable
 {
     private readonly string _worker = options.Value.ResolvedName;
     private readonly TimeSpan _stopGrace = TimeSpan.FromSeconds(options.Value.StopGraceSeconds);
 
-    public async Task RunAsync(Guid taskId, Guid messageId, CancellationToken shutdown)
+    // Worker:Concurrency in tasks, per queue: MassTransit's limit counts messages, and a message may carry several.
+    private readonly ConcurrentDictionary<Uri, SemaphoreSlim> _slots = new();
+    private readonly int _concurrency = options.Value.Concurrency;
+
+    /// <summary>Runs a task from the queue at <paramref name="queue"/> once one of that queue's slots is free.</summary>
+    public async Task RunAsync(Guid taskId, Guid messageId, Uri queue, CancellationToken shutdown)
+    {
+        var slots = _slots.GetOrAdd(queue, static (_, n) => new SemaphoreSlim(n), _concurrency);
+        await slots.WaitAsync(shutdown); // claimed only once it can start: no task waits for a slot as running
+        try
+        {
+            await RunInSlotAsync(taskId, messageId, shutdown);
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var slots in _slots.Values) slots.Dispose();
+    }
+
+    private async Task RunInSlotAsync(Guid taskId, Guid messageId, CancellationToken shutdown)
     {
         using var attempt = running.TryStart(taskId, shutdown);
         if (attempt is null)

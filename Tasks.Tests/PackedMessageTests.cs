@@ -1,0 +1,43 @@
+using Tasks.Core.Enqueueing;
+using Tasks.Core.Lifecycle;
+using Tasks.Tests.Infrastructure;
+
+namespace Tasks.Tests;
+
+/// <summary>Tasks enqueued together travel several to a broker message (<c>Tasks:MaxTasksPerMessage</c>).</summary>
+public sealed class PackedMessageTests(TasksStack stack) : IClassFixture<TasksStack>
+{
+    [Fact]
+    public async Task A_message_of_several_tasks_runs_them_within_the_worker_s_concurrency_each_once()
+    {
+        var queue = "packed-" + Guid.NewGuid().ToString("N")[..8];
+        await using var worker = await stack.StartWorkerAsync(new() { ["Worker:Queues"] = queue, ["Worker:Concurrency"] = "2" });
+        var tasks = await stack.Http.EnqueueBatchAsync([.. Enumerable.Range(0, 6).Select(_ =>
+            new { name = "test.context", args = new { holdMilliseconds = 400 }, queue })]);
+
+        var done = new List<TaskView>();
+        foreach (var t in tasks) done.Add(await stack.Http.WaitForStateAsync(t.Id, "succeeded"));
+        await worker.StopAsync(TestContext.Current.CancellationToken);
+
+        Assert.All(done, t => Assert.Equal(1, t.Attempts));
+        // One message brought them all (a claim records the message that started the attempt).
+        Assert.Equal(1, await stack.CountAsync("(SELECT DISTINCT message_id FROM tasks WHERE id = ANY($1)) m", tasks.Select(t => t.Id).ToArray()));
+        // Two at a time, as Worker:Concurrency says, though MassTransit's own limit counts the one message once.
+        var most = done.Max(t => done.Count(o => o.StartedAt < t.FinishedAt && t.StartedAt < o.FinishedAt));
+        Assert.Equal(2, most);
+    }
+
+    [Fact]
+    public void Consecutive_tasks_of_one_queue_and_trace_share_a_message_up_to_the_limit_in_order()
+    {
+        static TaskToPublish T(string queue, string? trace = null) => new(Guid.NewGuid(), "demo.echo", queue, trace);
+        var (a1, a2, a3, b1, a4, t1, t2) = (T("a"), T("a"), T("a"), T("b"), T("a"), T("a", "00-1"), T("a", "00-2"));
+
+        var messages = TaskPublisher.Pack([a1, a2, a3, b1, a4, t1, t2, t2], max: 2);
+
+        Assert.Equal<TaskToPublish[]>(
+            [[a1, a2], [a3], [b1], [a4], [t1], [t2], [t2]], // a task given twice goes in two messages
+            messages.Select(m => m.ToArray()));
+        Assert.All(TaskPublisher.Pack([a1, a2, a3], max: 1), m => Assert.Single(m));
+    }
+}
