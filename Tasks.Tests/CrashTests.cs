@@ -47,6 +47,8 @@ public sealed class CrashTests(CrashTests.Stack stack) : IClassFixture<CrashTest
         {
             await stack.Http.WaitForAsync(slow.Id, t => t.State == "running" && t.Progress.Current >= 1);
             foreach (var t in quick) finished.Add(await stack.Http.WaitForStateAsync(t.Id, "succeeded"));
+            // One message brought all four (a claim records the message that started the attempt).
+            Assert.Equal(1, await stack.CountAsync("(SELECT DISTINCT message_id FROM tasks WHERE id = ANY($1)) m", tasks.Select(t => t.Id).ToArray()));
             doomed.Kill(); // the message isn't acked: it comes back whole
             await doomed.WaitForExitAsync(TimeSpan.FromSeconds(10));
         }
@@ -77,6 +79,33 @@ public sealed class CrashTests(CrashTests.Stack stack) : IClassFixture<CrashTest
         Assert.Equal("succeeded", done.State);
         Assert.Equal(1, done.Attempts);
         Assert.Equal(0, worker.ExitCode);
+    }
+
+    [Fact]
+    public async Task SIGTERM_starts_no_more_tasks_of_a_message_and_the_rest_of_it_runs_after()
+    {
+        var queue = "term-packed-" + Guid.NewGuid().ToString("N")[..8];
+        var env = stack.ProcessEnvironment(0);
+        env["Worker__ShutdownGraceSeconds"] = "10";
+        env["Worker__Concurrency"] = "1";
+        var tasks = await stack.Http.EnqueueBatchAsync([.. Enumerable.Range(0, 3).Select(_ =>
+            new { name = "demo.sleep", args = new { seconds = 2 }, queue })]); // one message
+
+        await using (var worker = await HostProcess.StartAsync("Tasks.Worker", env, "--queues", queue))
+        {
+            await stack.Http.WaitForStateAsync(tasks[0].Id, "running");
+            await worker.TerminateAsync();
+            await worker.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(0, worker.ExitCode);
+        }
+        // The running one finished within the grace; the two waiting for the slot were never started.
+        var first = await stack.Http.GetTaskAsync(tasks[0].Id);
+        Assert.Equal(("succeeded", 1), (first.State, first.Attempts));
+        foreach (var t in tasks[1..]) Assert.Equal(0, (await stack.Http.GetTaskAsync(t.Id)).Attempts);
+
+        await using var next = await HostProcess.StartAsync("Tasks.Worker", env, "--queues", queue);
+        foreach (var t in tasks[1..]) Assert.Equal(1, (await stack.Http.WaitForStateAsync(t.Id, "succeeded")).Attempts);
+        Assert.Equal(first.FinishedAt, (await stack.Http.GetTaskAsync(tasks[0].Id)).FinishedAt); // not run again
     }
 
     [Fact]

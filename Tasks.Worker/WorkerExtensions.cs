@@ -55,7 +55,11 @@ public static class WorkerExtensions
                         e.ConcurrentMessageLimit = worker.Concurrency;
                         // Failures of tasks are recorded by TaskRunner; what escapes is infrastructure (database
                         // down). Retry in memory, then hand the message back to the broker, never to an error queue.
-                        e.UseMessageRetry(r => r.Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500)));
+                        // A task not started because the worker is stopping isn't retried here: the message goes back.
+                        var stopping = context.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+                        e.UseMessageRetry(r => r
+                            .Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500))
+                            .Ignore<OperationCanceledException>(_ => stopping.IsCancellationRequested));
                         e.RethrowFaultedMessages();
                         e.ConfigureConsumer<RunTaskConsumer>(context);
                         e.ConfigureConsumer<RunTasksConsumer>(context);

@@ -114,6 +114,7 @@ public static class Report
             ["machine"] = machine,
             ["e2eToBusRatio"] = Ratio("endToEnd", "bus"),
             ["e2eToBrokerRatio"] = Ratio("endToEnd", "broker"),
+            ["e2eOneMessagePerTaskToBusRatio"] = Ratio("endToEndOneMessagePerTask", "bus"),
             ["e2eToHangfireRatio"] = Ratio("endToEnd", "hangfire"),
             ["scenarios"] = scenarios,
         };

@@ -114,6 +114,17 @@ public sealed class TasksStack : IAsyncDisposable
         return (reader.GetFieldValue<DateTimeOffset>(0), reader.GetInt64(1));
     }
 
+    /// <summary>
+    /// Sets the enqueuer's <c>Tasks:MaxTasksPerMessage</c> (how many tasks of a batch share a broker message) for
+    /// the enqueues that follow, as a reloaded configuration would.
+    /// </summary>
+    public void SetMaxTasksPerMessage(int max)
+    {
+        var configuration = (IConfigurationRoot)_enqueuerHost.Services.GetRequiredService<IConfiguration>();
+        configuration["Tasks:MaxTasksPerMessage"] = max.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        configuration.Reload();
+    }
+
     /// <summary>Enqueues <paramref name="count"/> demo.echo tasks in one call (one transaction, published in order).</summary>
     public async Task EnqueueAsync(int count, CancellationToken ct)
     {

@@ -21,6 +21,33 @@ public static class Pipeline
         while (DateTime.UtcNow < until) await stack.BurstAsync(2_000, Callers, Batch, timeout);
     }
 
+    /// <summary>Scenario 3's bursts, <see cref="BenchSettings.Runs"/> times, into <paramref name="result"/>.</summary>
+    private static async Task MeasureAsync(TasksStack stack, BenchSettings s, ScenarioResult result, List<double> rss, TimeSpan timeout, string label)
+    {
+        result.Settings["tasks"] = s.EndToEndTasks;
+        result.Settings["enqueue"] = $"{Callers} concurrent callers, TaskEnqueuer batches of {Batch}";
+        result.Settings["workerConcurrency"] = BenchSettings.WorkerConcurrency;
+        foreach (var (k, v) in TasksStack.DeployedWorker.Concat(s.WorkerEnvironment)) result.Settings["worker " + k] = v;
+        var runs = new List<double>();
+        var service = new List<double>();
+        var enqueued = new List<double>();
+        var cpu = new Dictionary<string, List<double>>();
+        for (var i = 0; i < s.Runs; i++)
+        {
+            var (rate, peak, runMs, enqueueRate, cpuPerTask) = await stack.BurstAsync(s.EndToEndTasks, Callers, Batch, timeout);
+            runs.Add(rate);
+            foreach (var (process, us) in cpuPerTask) (cpu.TryGetValue(process, out var l) ? l : cpu[process] = []).Add(us);
+            enqueued.Add(enqueueRate);
+            rss.Add(peak);
+            service.Add(runMs);
+            BenchContext.Log($"{label} run {i + 1}: {rate:0} tasks/s (enqueued at {enqueueRate:0}/s), claim→succeeded p50 {runMs:0.0} ms, worker peak RSS {peak:0} MB, CPU µs per task: {string.Join(", ", cpuPerTask.Select(p => $"{p.Key} {p.Value:0}"))}");
+        }
+        result.Figures.Add(Figure.Of("throughput", "tasks/s", runs));
+        result.Figures.Add(Figure.Of("enqueue rate (all enqueue calls returned)", "tasks/s", enqueued));
+        result.Figures.Add(Figure.Of("claim→succeeded p50 (in the worker)", "ms", service));
+        foreach (var (process, us) in cpu) result.Figures.Add(Figure.Of($"CPU per task: {process}", "µs", us));
+    }
+
     public static async Task RunAsync(BenchContext ctx)
     {
         var s = ctx.Settings;
@@ -32,34 +59,22 @@ public static class Pipeline
             await stack.StartWorkersAsync(1);
             await WarmUpAsync(stack, s, timeout);
 
-            ScenarioResult? e2e = null;
+            ScenarioResult? e2e = null, single = null;
             if (s.IsSelected(3) || s.IsSelected(5) || s.IsSelected(6))
             {
                 e2e = new ScenarioResult("endToEnd", "3. End-to-end no-op (demo.echo, 1 worker)");
-                e2e.Settings["tasks"] = s.EndToEndTasks;
-                e2e.Settings["enqueue"] = $"{Callers} concurrent callers, TaskEnqueuer batches of {Batch}";
-                e2e.Settings["workerConcurrency"] = BenchSettings.WorkerConcurrency;
-                foreach (var (k, v) in TasksStack.DeployedWorker.Concat(s.WorkerEnvironment)) e2e.Settings["worker " + k] = v;
-                var runs = new List<double>();
                 var rss = new List<double>();
-                var service = new List<double>();
-                var enqueued = new List<double>();
-                var cpu = new Dictionary<string, List<double>>();
-                for (var i = 0; i < s.Runs; i++)
-                {
-                    var (rate, peak, runMs, enqueueRate, cpuPerTask) = await stack.BurstAsync(s.EndToEndTasks, Callers, Batch, timeout);
-                    runs.Add(rate);
-                    foreach (var (process, us) in cpuPerTask) (cpu.TryGetValue(process, out var l) ? l : cpu[process] = []).Add(us);
-                    enqueued.Add(enqueueRate);
-                    rss.Add(peak);
-                    service.Add(runMs);
-                    BenchContext.Log($"end-to-end run {i + 1}: {rate:0} tasks/s (enqueued at {enqueueRate:0}/s), claim→succeeded p50 {runMs:0.0} ms, worker peak RSS {peak:0} MB, CPU µs per task: {string.Join(", ", cpuPerTask.Select(p => $"{p.Key} {p.Value:0}"))}");
-                }
-                e2e.Figures.Add(Figure.Of("throughput", "tasks/s", runs));
-                e2e.Figures.Add(Figure.Of("enqueue rate (all enqueue calls returned)", "tasks/s", enqueued));
-                e2e.Figures.Add(Figure.Of("claim→succeeded p50 (in the worker)", "ms", service));
-                foreach (var (process, us) in cpu) e2e.Figures.Add(Figure.Of($"CPU per task: {process}", "µs", us));
+                await MeasureAsync(stack, s, e2e, rss, timeout, "end-to-end");
                 ctx.Results.Add(e2e);
+
+                // The same with every task in a message of its own (as single enqueues always are): what a task costs
+                // when the broker and MassTransit handle it alone, against the bus ceiling's one message.
+                single = new ScenarioResult("endToEndOneMessagePerTask", "3. End-to-end no-op, one message per task");
+                stack.SetMaxTasksPerMessage(1);
+                await WarmUpAsync(stack, s, timeout);
+                await MeasureAsync(stack, s, single, rss, timeout, "one message per task");
+                stack.SetMaxTasksPerMessage(Core.Hosting.TasksOptions.DefaultMaxTasksPerMessage);
+                ctx.Results.Add(single);
 
                 var memory = new ScenarioResult("memory", $"Worker memory at concurrency {BenchSettings.WorkerConcurrency} (the default)");
                 memory.Figures.Add(Figure.One("peak RSS under load", "MB", rss.Max()));
@@ -67,10 +82,11 @@ public static class Pipeline
                 ctx.Results.Add(memory);
             }
 
-            if (s.IsSelected(5) && e2e is not null)
+            if (s.IsSelected(5) && single is not null)
             {
-                var rate = s.LatencyRate ?? e2e.Figures[0].Median / 2;
-                var latency = new ScenarioResult("latency", s.LatencyRate is null ? "5. Latency at half the end-to-end maximum" : "5. Latency at a given rate");
+                // Half of what the box moves with one message per task, as each of these single enqueues is.
+                var rate = s.LatencyRate ?? single.Figures[0].Median / 2;
+                var latency = new ScenarioResult("latency", s.LatencyRate is null ? "5. Latency at half the end-to-end maximum (one message per task)" : "5. Latency at a given rate");
                 latency.Settings["rate"] = Math.Round(rate);
                 latency.Settings["seconds"] = s.LatencySeconds;
                 latency.Settings["enqueue"] = "single-task TaskEnqueuer calls, each its own transaction and publish";

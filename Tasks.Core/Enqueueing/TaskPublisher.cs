@@ -26,7 +26,7 @@ namespace Tasks.Core.Enqueueing;
 /// awaited outside that lock, so concurrent callers share the broker's round trips.
 /// </para>
 /// </summary>
-public sealed class TaskPublisher(RabbitSettings settings, IHostEnvironment environment, IOptions<TasksOptions> options) : IAsyncDisposable
+public sealed class TaskPublisher(RabbitSettings settings, IHostEnvironment environment, IOptionsMonitor<TasksOptions> options) : IAsyncDisposable
 {
     private const string EnvelopeContentType = "application/vnd.masstransit+json";
     private static readonly JsonEncodedText RunTaskType = MessageType(nameof(RunTask));
@@ -42,7 +42,7 @@ public sealed class TaskPublisher(RabbitSettings settings, IHostEnvironment envi
     public async Task PublishAsync(IReadOnlyList<TaskToPublish> tasks, CancellationToken ct)
     {
         if (tasks.Count == 0) return;
-        var messages = Pack(tasks, options.Value.MaxTasksPerMessage);
+        var messages = Pack(tasks, options.CurrentValue.MaxTasksPerMessage);
         var confirms = new Task[messages.Count];
         var body = new ArrayBufferWriter<byte>(256 + 40 * tasks.Count);
         await _gate.WaitAsync(ct);

@@ -43,5 +43,7 @@ public sealed class TasksOptions
     /// should spread over many workers.
     /// </summary>
     [Range(1, 1000)]
-    public int MaxTasksPerMessage { get; set; } = 10;
+    public int MaxTasksPerMessage { get; set; } = DefaultMaxTasksPerMessage;
+
+    public const int DefaultMaxTasksPerMessage = 10;
 }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -27,33 +28,38 @@ namespace Tasks.Worker.Execution;
 /// </summary>
 public sealed partial class TaskRunner(
     IServiceScopeFactory scopes, TaskStateMachine lifecycle, HandlerCatalog handlers, RunningTasks running, NpgsqlDataSource database,
-    IOptions<WorkerOptions> options, TimeProvider clock, TasksTelemetry telemetry, ILogger<TaskRunner> logger) : IDisposable
+    IOptions<WorkerOptions> options, TimeProvider clock, TasksTelemetry telemetry, IHostApplicationLifetime lifetime, ILogger<TaskRunner> logger)
 {
     private readonly string _worker = options.Value.ResolvedName;
     private readonly TimeSpan _stopGrace = TimeSpan.FromSeconds(options.Value.StopGraceSeconds);
 
     // Worker:Concurrency in tasks, per queue: MassTransit's limit counts messages, and a message may carry several.
+    // Never disposed: they hold no handle (AvailableWaitHandle is never asked for), and a late Release must not throw.
     private readonly ConcurrentDictionary<Uri, SemaphoreSlim> _slots = new();
     private readonly int _concurrency = options.Value.Concurrency;
 
-    /// <summary>Runs a task from the queue at <paramref name="queue"/> once one of that queue's slots is free.</summary>
+    /// <summary>
+    /// Runs a task from the queue at <paramref name="queue"/> once one of that queue's slots is free. It is claimed
+    /// only then, so no task waits for a slot as <c>running</c>; and none starts once the worker is stopping: a task
+    /// of a message still waiting for its slot then throws, and the message goes back to the queue once its other
+    /// tasks are done (whose claims drop them on its redelivery).
+    /// </summary>
     public async Task RunAsync(Guid taskId, Guid messageId, Uri queue, CancellationToken shutdown)
     {
         var slots = _slots.GetOrAdd(queue, static (_, n) => new SemaphoreSlim(n), _concurrency);
-        await slots.WaitAsync(shutdown); // claimed only once it can start: no task waits for a slot as running
+        using (var stopping = CancellationTokenSource.CreateLinkedTokenSource(shutdown, lifetime.ApplicationStopping))
+        {
+            await slots.WaitAsync(stopping.Token);
+        }
         try
         {
+            lifetime.ApplicationStopping.ThrowIfCancellationRequested(); // stopping began as the slot came free
             await RunInSlotAsync(taskId, messageId, shutdown);
         }
         finally
         {
             slots.Release();
         }
-    }
-
-    public void Dispose()
-    {
-        foreach (var slots in _slots.Values) slots.Dispose();
     }
 
     private async Task RunInSlotAsync(Guid taskId, Guid messageId, CancellationToken shutdown)
