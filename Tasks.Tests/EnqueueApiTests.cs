@@ -82,6 +82,19 @@ public sealed class EnqueueApiTests(TasksStack stack) : IClassFixture<TasksStack
     }
 
     [Fact]
+    public async Task Concurrent_single_enqueues_share_broker_messages()
+    {
+        var queue = "shared-" + Guid.NewGuid().ToString("N")[..8]; // nobody consumes it
+        var tasks = await Task.WhenAll(Enumerable.Range(0, 100).Select(i =>
+            stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { message = $"#{i}" }, queue })));
+
+        // Each caller's publish goes out with those of the callers waiting behind the one publishing.
+        var published = await ReadQueueAsync(queue, 100, atLeast: 100);
+        Assert.Equal(tasks.Select(t => t.Id).Order(), published.SelectMany(m => m).Order());
+        Assert.True(published.Count < 100, "every task went out in a message of its own");
+    }
+
+    [Fact]
     public async Task Published_task_is_recorded_queued_later_and_at_the_latest_when_its_host_stops()
     {
         var queue = "mark-" + Guid.NewGuid().ToString("N")[..8]; // nobody consumes it
@@ -141,12 +154,15 @@ public sealed class EnqueueApiTests(TasksStack stack) : IClassFixture<TasksStack
         Assert.Empty(none.Items);
     }
 
-    /// <summary>The task ids of each of the first <paramref name="count"/> messages in the queue, taking them off it.</summary>
-    private async Task<List<Guid[]>> ReadQueueAsync(string queue, int count)
+    /// <summary>
+    /// The task ids of each of the first <paramref name="count"/> messages in the queue, taking them off it; or of
+    /// fewer messages, once they carry <paramref name="atLeast"/> tasks.
+    /// </summary>
+    private async Task<List<Guid[]>> ReadQueueAsync(string queue, int count, int atLeast = int.MaxValue)
     {
         using var http = stack.Servers.ManagementClient();
         var messages = new List<Guid[]>();
-        for (var tries = 0; messages.Count < count && tries < 50; tries++)
+        for (var tries = 0; messages.Count < count && messages.Sum(m => m.Length) < atLeast && tries < 50; tries++)
         {
             using var response = await http.PostAsJsonAsync($"api/queues/{stack.Name}/{queue}/get",
                 new { count = count - messages.Count, ackmode = "ack_requeue_false", encoding = "auto" });

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -46,6 +47,33 @@ public sealed class ObservabilityTests(ObservabilityTests.Stack stack) : IClassF
         Assert.Contains(trace, s => s.Source.Name == "MassTransit" && s.Kind == ActivityKind.Consumer);
         Assert.Contains(trace, s => s.Source.Name == "Npgsql" && s.ParentSpanId == run.SpanId); // the handler's own queries
         Assert.Contains(trace, s => s.Source.Name == "Tasks" && s.OperationName == "task.store" && s.StartTimeUtc < run.StartTimeUtc); // the enqueue's insert
+    }
+
+    [Fact]
+    public async Task Tasks_of_several_traces_in_one_message_each_run_in_their_own_trace()
+    {
+        // Concurrent requests, each in a trace of its own (the caller's traceparent), share broker messages.
+        var traces = Enumerable.Range(0, 40).Select(_ => ActivityTraceId.CreateRandom()).ToList();
+        var tasks = await Task.WhenAll(traces.Select(async trace =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/tasks")
+            {
+                Content = System.Net.Http.Json.JsonContent.Create(new { name = "demo.echo", args = new { } }),
+            };
+            request.Headers.Add("traceparent", $"00-{trace}-{ActivitySpanId.CreateRandom()}-01");
+            using var response = await stack.Http.SendAsync(request);
+            response.EnsureSuccessStatusCode();
+            return (Trace: trace, Task: (await response.Content.ReadFromJsonAsync<TaskView>(ApiExtensions.Json))!);
+        }));
+        foreach (var (_, task) in tasks) await stack.Http.WaitForStateAsync(task.Id, "succeeded");
+        Assert.True(await stack.CountAsync("(SELECT DISTINCT message_id FROM tasks WHERE id = ANY($1)) m", tasks.Select(t => t.Task.Id).ToArray()) < 40,
+            "every task came in a message of its own, so the test proved nothing");
+
+        Dictionary<Guid, Activity> runs = [];
+        for (var i = 0; i < 200 && runs.Count < tasks.Length; i++, await Task.Delay(100))
+            runs = stack.Spans.Snapshot().Where(s => s.OperationName.StartsWith("task.run", StringComparison.Ordinal))
+                .GroupBy(s => (Guid)s.GetTagItem("task.id")!).ToDictionary(g => g.Key, g => g.First());
+        foreach (var (trace, task) in tasks) Assert.Equal(trace, runs[task.Id].TraceId);
     }
 
     [Fact]

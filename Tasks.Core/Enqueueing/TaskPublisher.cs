@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
+using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
@@ -13,39 +14,105 @@ namespace Tasks.Core.Enqueueing;
 
 /// <summary>
 /// Hands committed tasks to the broker: durable, persistent messages to the queue named after the task's queue, in
-/// the given order, with many in flight. Consecutive tasks of one queue (and one trace) share a message, up to
-/// <see cref="TasksOptions.MaxTasksPerMessage"/> (<see cref="RunTasks"/>); a task alone is a <see cref="RunTask"/>.
-/// It returns once the broker has confirmed every message, and throws if any was refused, unroutable, or cut off
-/// with the connection (the rows then stay <c>pending</c> and the relay publishes them again).
+/// the given order, with many in flight. Consecutive tasks of one queue share a message, up to
+/// <see cref="TasksOptions.MaxTasksPerMessage"/> (<see cref="RunTasks"/>, which names each task's trace when they
+/// differ); a task alone is a <see cref="RunTask"/>. Concurrent callers' tasks go out together (those that come
+/// while a batch is on its way go in the next), so single enqueues under load share messages too.
+/// It returns once the broker has confirmed the messages with the caller's tasks, and throws if any was refused,
+/// unroutable, or cut off with the connection (the rows then stay <c>pending</c> and the relay publishes them again).
 /// <para>
 /// MassTransit can't keep the order of overlapping sends (its first send on an endpoint, and every reconnect, resume
 /// waiting senders in any order), and awaiting each confirm in turn costs a broker round trip per message. So this
 /// publishes on a channel of its own through RabbitMQ.Client, in MassTransit's JSON envelope, which the workers'
 /// MassTransit consumers read like any other message; the trace travels in the header MassTransit reads
-/// (<c>MT-Activity-Id</c>). One batch is written at a time (in order, without waiting for confirms); confirms are
-/// awaited outside that lock, so concurrent callers share the broker's round trips.
+/// (<c>MT-Activity-Id</c>). One loop writes for every caller (in order, without waiting for each confirm), one batch
+/// at a time, so concurrent callers share the broker's messages and round trips.
 /// </para>
 /// </summary>
-public sealed class TaskPublisher(RabbitSettings settings, IHostEnvironment environment, IOptionsMonitor<TasksOptions> options) : IAsyncDisposable
+public sealed class TaskPublisher : IAsyncDisposable
 {
     private const string EnvelopeContentType = "application/vnd.masstransit+json";
     private static readonly JsonEncodedText RunTaskType = MessageType(nameof(RunTask));
     private static readonly JsonEncodedText RunTasksType = MessageType(nameof(RunTasks));
 
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly RabbitSettings _settings;
+    private readonly IHostEnvironment _environment;
+    private readonly IOptionsMonitor<TasksOptions> _options;
+    private readonly Channel<Pending> _pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _loop;
     private readonly HashSet<string> _declared = new(StringComparer.Ordinal);
     private IConnection? _connection;
     private IChannel? _channel;
+
+    public TaskPublisher(RabbitSettings settings, IHostEnvironment environment, IOptionsMonitor<TasksOptions> options)
+    {
+        (_settings, _environment, _options) = (settings, environment, options);
+        // Not in the first caller's trace (or any caller's): each message's span goes in its own tasks' trace.
+        using (ExecutionContext.SuppressFlow()) _loop = Task.Run(LoopAsync);
+    }
 
     private static JsonEncodedText MessageType(string name) => JsonEncodedText.Encode($"urn:message:{typeof(RunTask).Namespace}:{name}");
 
     public async Task PublishAsync(IReadOnlyList<TaskToPublish> tasks, CancellationToken ct)
     {
         if (tasks.Count == 0) return;
-        var messages = Pack(tasks, options.CurrentValue.MaxTasksPerMessage);
+        // Stamped with the caller's trace: they are written by the publishing loop, outside it.
+        var trace = Activity.Current?.Id;
+        var mine = new Pending(trace is null ? tasks : [.. tasks.Select(t => t.TraceParent is null ? t with { TraceParent = trace } : t)]);
+        ObjectDisposedException.ThrowIf(!_pending.Writer.TryWrite(mine), this);
+        try
+        {
+            await (await mine.Sent.Task.WaitAsync(ct)).WaitAsync(ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            mine.Abandoned = true; // not written if the loop hasn't come to it yet
+            throw;
+        }
+    }
+
+    private sealed class Pending(IReadOnlyList<TaskToPublish> tasks)
+    {
+        public IReadOnlyList<TaskToPublish> Tasks { get; } = tasks;
+
+        /// <summary>Set once written: the confirms of the messages that carry these tasks.</summary>
+        public TaskCompletionSource<Task> Sent { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public volatile bool Abandoned;
+    }
+
+    /// <summary>
+    /// Group commit: takes every caller's tasks that came while the last batch was on its way, writes them in the
+    /// order they came (many messages in flight), and waits for the broker's confirms before taking the next. The
+    /// busier it gets, the fuller the messages; a caller alone gets a message to itself and waits for nobody.
+    /// </summary>
+    private async Task LoopAsync()
+    {
+        while (await _pending.Reader.WaitToReadAsync())
+        {
+            var callers = new List<Pending>();
+            var tasks = new List<TaskToPublish>();
+            while (_pending.Reader.TryRead(out var next))
+            {
+                if (next.Abandoned) next.Sent.TrySetCanceled(CancellationToken.None);
+                else
+                {
+                    callers.Add(next);
+                    tasks.AddRange(next.Tasks);
+                }
+            }
+            if (tasks.Count == 0) continue;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(_options.CurrentValue.PublishTimeoutSeconds));
+            if (await WriteAsync(callers, tasks, timeout.Token) is { } confirmed)
+                await confirmed.WaitAsync(timeout.Token).ContinueWith(static _ => { }, TaskScheduler.Default); // each caller sees its own outcome
+        }
+    }
+
+    /// <summary>Writes the callers' tasks; returns once all are written, with the task of all their confirms.</summary>
+    private async Task<Task?> WriteAsync(List<Pending> callers, List<TaskToPublish> tasks, CancellationToken ct)
+    {
+        var messages = Pack(tasks, _options.CurrentValue.MaxTasksPerMessage);
         var confirms = new Task[messages.Count];
         var body = new ArrayBufferWriter<byte>(256 + 40 * tasks.Count);
-        await _gate.WaitAsync(ct);
         try
         {
             var channel = await OpenChannelAsync(ct);
@@ -60,27 +127,35 @@ public sealed class TaskPublisher(RabbitSettings settings, IHostEnvironment envi
                     _declared.Add(queue);
                 }
                 var (properties, message) = Envelope(messages[i], body);
-                // Sends in call order (one batch at a time holds the gate); the returned task completes on the confirm.
+                // Sent in order; the returned task completes on the confirm.
                 confirms[i] = channel.BasicPublishAsync("", queue, mandatory: true, properties, message, ct).AsTask();
             }
         }
         catch (Exception e)
         {
             foreach (var sent in confirms) _ = sent?.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed: the batch failed
-            // A caller that gave up leaves a healthy channel to the others (their confirms are in flight on it).
+            foreach (var caller in callers) caller.Sent.TrySetException(e);
+            // Timed out on a healthy channel (a slow broker): kept for the next batch.
             if (e is not OperationCanceledException || _channel is not { IsOpen: true }) await ResetAsync();
-            throw;
+            return null;
         }
-        finally
+        // Each caller's tasks are consecutive, so the messages that carry them are too.
+        var messageOf = new int[tasks.Count];
+        for (int m = 0, k = 0; m < messages.Count; m++)
+            for (var j = 0; j < messages[m].Count; j++) messageOf[k++] = m;
+        var start = 0;
+        foreach (var caller in callers)
         {
-            _gate.Release();
+            var (first, last) = (messageOf[start], messageOf[start + caller.Tasks.Count - 1]);
+            caller.Sent.TrySetResult(first == last ? confirms[first] : Task.WhenAll(confirms[first..(last + 1)]));
+            start += caller.Tasks.Count;
         }
-        await Task.WhenAll(confirms);
+        return Task.WhenAll(confirms);
     }
 
     /// <summary>
-    /// Runs of consecutive tasks with the same queue and trace, at most <paramref name="max"/> each, every task once
-    /// per message (a task given twice goes out in two messages, as asked); the order kept.
+    /// Runs of consecutive tasks of one queue, at most <paramref name="max"/> each, every task once per message (a
+    /// task given twice goes out in two messages, as asked); the order kept.
     /// </summary>
     internal static List<List<TaskToPublish>> Pack(IReadOnlyList<TaskToPublish> tasks, int max)
     {
@@ -88,8 +163,7 @@ public sealed class TaskPublisher(RabbitSettings settings, IHostEnvironment envi
         List<TaskToPublish>? current = null;
         foreach (var task in tasks)
         {
-            if (current is null || current.Count >= max || current[0].Queue != task.Queue
-                || current[0].TraceParent != task.TraceParent || current.Exists(t => t.Id == task.Id))
+            if (current is null || current.Count >= max || current[0].Queue != task.Queue || current.Exists(t => t.Id == task.Id))
                 messages.Add(current = new List<TaskToPublish>(Math.Min(max, tasks.Count)));
             current.Add(task);
         }
@@ -132,6 +206,13 @@ public sealed class TaskPublisher(RabbitSettings settings, IHostEnvironment envi
                 json.WriteStartArray("taskIds");
                 foreach (var task in tasks) json.WriteStringValue(task.Id);
                 json.WriteEndArray();
+                if (tasks.Exists(t => t.TraceParent != first.TraceParent))
+                {
+                    // Tasks of several callers (traces): each runs in its own.
+                    json.WriteStartArray("traceParents");
+                    foreach (var task in tasks) json.WriteStringValue(task.TraceParent);
+                    json.WriteEndArray();
+                }
             }
             json.WriteEndObject();
             json.WriteString("sentTime", DateTime.UtcNow);
@@ -155,14 +236,14 @@ public sealed class TaskPublisher(RabbitSettings settings, IHostEnvironment envi
         await ResetAsync();
         var factory = new ConnectionFactory
         {
-            Uri = settings.AmqpUri,
-            ClientProvidedName = $"{environment.ApplicationName} publisher",
+            Uri = _settings.AmqpUri,
+            ClientProvidedName = $"{_environment.ApplicationName} publisher",
             AutomaticRecoveryEnabled = false, // a broken channel is replaced on the next publish, declarations and all
             RequestedConnectionTimeout = TimeSpan.FromSeconds(5),
         };
         _connection = await factory.CreateConnectionAsync(ct);
         // Confirms tracked by the client, without its rate limiter: it delays publishes from half its limit on,
-        // and the number in flight is bounded by the callers anyway (one batch each).
+        // and the number in flight is bounded by the loop anyway (one batch at a time).
         _channel = await _connection.CreateChannelAsync(new CreateChannelOptions(
             publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true,
             outstandingPublisherConfirmationsRateLimiter: null), ct);
@@ -187,14 +268,8 @@ public sealed class TaskPublisher(RabbitSettings settings, IHostEnvironment envi
 
     public async ValueTask DisposeAsync()
     {
-        await _gate.WaitAsync();
-        try
-        {
-            await ResetAsync();
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        _pending.Writer.TryComplete(); // what is queued is still written
+        await _loop;
+        await ResetAsync();
     }
 }

@@ -7,7 +7,7 @@ namespace Tasks.Worker.Execution;
 public sealed class RunTaskConsumer(TaskRunner runner) : IConsumer<RunTask>
 {
     public Task Consume(ConsumeContext<RunTask> context) =>
-        runner.RunAsync(context.Message.TaskId, context.MessageId ?? Guid.Empty, context.ReceiveContext.InputAddress, context.CancellationToken);
+        runner.RunAsync(context.Message.TaskId, context.MessageId ?? Guid.Empty, context.ReceiveContext.InputAddress, null, context.CancellationToken);
 }
 
 /// <summary>
@@ -20,11 +20,11 @@ public sealed class RunTasksConsumer(TaskRunner runner) : IConsumer<RunTasks>
 {
     public Task Consume(ConsumeContext<RunTasks> context)
     {
-        var ids = context.Message.TaskIds;
+        var (ids, traces) = (context.Message.TaskIds, context.Message.TraceParents);
         var messageId = context.MessageId ?? Guid.Empty;
         var queue = context.ReceiveContext.InputAddress;
         var runs = new Task[ids.Count];
-        for (var i = 0; i < ids.Count; i++) runs[i] = runner.RunAsync(ids[i], messageId, queue, context.CancellationToken);
+        for (var i = 0; i < ids.Count; i++) runs[i] = runner.RunAsync(ids[i], messageId, queue, traces?.ElementAtOrDefault(i), context.CancellationToken);
         return Task.WhenAll(runs);
     }
 }

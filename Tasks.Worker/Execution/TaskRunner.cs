@@ -44,7 +44,7 @@ public sealed partial class TaskRunner(
     /// of a message still waiting for its slot then throws, and the message goes back to the queue once its other
     /// tasks are done (whose claims drop them on its redelivery).
     /// </summary>
-    public async Task RunAsync(Guid taskId, Guid messageId, Uri queue, CancellationToken shutdown)
+    public async Task RunAsync(Guid taskId, Guid messageId, Uri queue, string? traceParent, CancellationToken shutdown)
     {
         var slots = _slots.GetOrAdd(queue, static (_, n) => new SemaphoreSlim(n), _concurrency);
         using (var stopping = CancellationTokenSource.CreateLinkedTokenSource(shutdown, lifetime.ApplicationStopping))
@@ -54,7 +54,7 @@ public sealed partial class TaskRunner(
         try
         {
             lifetime.ApplicationStopping.ThrowIfCancellationRequested(); // stopping began as the slot came free
-            await RunInSlotAsync(taskId, messageId, shutdown);
+            await RunInSlotAsync(taskId, messageId, traceParent, shutdown);
         }
         finally
         {
@@ -62,7 +62,7 @@ public sealed partial class TaskRunner(
         }
     }
 
-    private async Task RunInSlotAsync(Guid taskId, Guid messageId, CancellationToken shutdown)
+    private async Task RunInSlotAsync(Guid taskId, Guid messageId, string? traceParent, CancellationToken shutdown)
     {
         using var attempt = running.TryStart(taskId, shutdown);
         if (attempt is null)
@@ -78,7 +78,11 @@ public sealed partial class TaskRunner(
             return;
         }
         telemetry.Started(task.Name, task.Queue, task.StartedAt - task.DueAt);
-        using var activity = TasksTelemetry.Source.StartActivity($"task.run {task.Name}");
+        // In the trace that enqueued it: the message's (the consume span, current here), or its own when the
+        // message carried tasks of several traces.
+        using var activity = traceParent is not null && ActivityContext.TryParse(traceParent, null, out var parent)
+            ? TasksTelemetry.Source.StartActivity($"task.run {task.Name}", ActivityKind.Internal, parent)
+            : TasksTelemetry.Source.StartActivity($"task.run {task.Name}");
         activity?.SetTag("task.id", task.Id).SetTag("task.name", task.Name).SetTag("task.queue", task.Queue)
             .SetTag("task.attempt", task.Attempt).SetTag("task.worker", task.Worker);
 
