@@ -82,8 +82,9 @@ public sealed class TaskPublisher : IAsyncDisposable
 
     /// <summary>
     /// Group commit: takes every caller's tasks that came while the last batch was on its way, writes them in the
-    /// order they came (many messages in flight), and waits for the broker's confirms before taking the next. The
-    /// busier it gets, the fuller the messages; a caller alone gets a message to itself and waits for nobody.
+    /// order they came (many messages in flight), and waits for the broker's confirms, briefly, before taking the
+    /// next: the busier it gets, the fuller the messages; a caller alone gets a message to itself and waits for
+    /// nobody. A slow broker gets the next batches without waiting (as many in flight as callers send).
     /// </summary>
     private async Task LoopAsync()
     {
@@ -101,16 +102,29 @@ public sealed class TaskPublisher : IAsyncDisposable
                 }
             }
             if (tasks.Count == 0) continue;
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(_options.CurrentValue.PublishTimeoutSeconds));
-            if (await WriteAsync(callers, tasks, timeout.Token) is { } confirmed)
-                await confirmed.WaitAsync(timeout.Token).ContinueWith(static _ => { }, TaskScheduler.Default); // each caller sees its own outcome
+            try
+            {
+                var options = _options.CurrentValue;
+                var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(options.PublishTimeoutSeconds));
+                var confirmed = await WriteAsync(callers, tasks, options.MaxTasksPerMessage, timeout.Token);
+                _ = confirmed.ContinueWith(_ => timeout.Dispose(), TaskScheduler.Default); // the confirms wait on its token
+                await confirmed.WaitAsync(ConfirmWait).ContinueWith(static _ => { }, TaskScheduler.Default); // each caller sees its own outcome
+            }
+            catch (Exception e)
+            {
+                // Whatever went wrong, these callers hear of it (their rows stay pending), and the loop goes on.
+                foreach (var caller in callers) caller.Sent.TrySetException(e);
+            }
         }
     }
 
+    /// <summary>How long the loop waits for a batch's confirms before taking the next (a round trip is well under a millisecond).</summary>
+    private static readonly TimeSpan ConfirmWait = TimeSpan.FromMilliseconds(5);
+
     /// <summary>Writes the callers' tasks; returns once all are written, with the task of all their confirms.</summary>
-    private async Task<Task?> WriteAsync(List<Pending> callers, List<TaskToPublish> tasks, CancellationToken ct)
+    private async Task<Task> WriteAsync(List<Pending> callers, List<TaskToPublish> tasks, int maxTasksPerMessage, CancellationToken ct)
     {
-        var messages = Pack(tasks, _options.CurrentValue.MaxTasksPerMessage);
+        var messages = Pack(tasks, maxTasksPerMessage);
         var confirms = new Task[messages.Count];
         var body = new ArrayBufferWriter<byte>(256 + 40 * tasks.Count);
         try
@@ -128,16 +142,14 @@ public sealed class TaskPublisher : IAsyncDisposable
                 }
                 var (properties, message) = Envelope(messages[i], body);
                 // Sent in order; the returned task completes on the confirm.
-                confirms[i] = channel.BasicPublishAsync("", queue, mandatory: true, properties, message, ct).AsTask();
+                confirms[i] = Observed(channel.BasicPublishAsync("", queue, mandatory: true, properties, message, ct).AsTask());
             }
         }
         catch (Exception e)
         {
-            foreach (var sent in confirms) _ = sent?.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed: the batch failed
-            foreach (var caller in callers) caller.Sent.TrySetException(e);
             // Timed out on a healthy channel (a slow broker): kept for the next batch.
-            if (e is not OperationCanceledException || _channel is not { IsOpen: true }) await ResetAsync();
-            return null;
+            if (e is not OperationCanceledException || _channel is not { IsOpen: true }) Reset();
+            throw;
         }
         // Each caller's tasks are consecutive, so the messages that carry them are too.
         var messageOf = new int[tasks.Count];
@@ -147,15 +159,24 @@ public sealed class TaskPublisher : IAsyncDisposable
         foreach (var caller in callers)
         {
             var (first, last) = (messageOf[start], messageOf[start + caller.Tasks.Count - 1]);
-            caller.Sent.TrySetResult(first == last ? confirms[first] : Task.WhenAll(confirms[first..(last + 1)]));
+            caller.Sent.TrySetResult(first == last ? confirms[first] : Observed(Task.WhenAll(confirms[first..(last + 1)])));
             start += caller.Tasks.Count;
         }
-        return Task.WhenAll(confirms);
+        return Observed(Task.WhenAll(confirms));
+    }
+
+    /// <summary>A confirm whose caller may have stopped waiting: its failure is theirs to hear, never unobserved.</summary>
+    private static Task Observed(Task task)
+    {
+        _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return task;
     }
 
     /// <summary>
     /// Runs of consecutive tasks of one queue, at most <paramref name="max"/> each, every task once per message (a
-    /// task given twice goes out in two messages, as asked); the order kept.
+    /// task given twice goes out in two messages, as asked), traced and untraced tasks apart (an untraced one must
+    /// not run in another's trace); the order kept.
     /// </summary>
     internal static List<List<TaskToPublish>> Pack(IReadOnlyList<TaskToPublish> tasks, int max)
     {
@@ -163,7 +184,8 @@ public sealed class TaskPublisher : IAsyncDisposable
         List<TaskToPublish>? current = null;
         foreach (var task in tasks)
         {
-            if (current is null || current.Count >= max || current[0].Queue != task.Queue || current.Exists(t => t.Id == task.Id))
+            if (current is null || current.Count >= max || current[0].Queue != task.Queue || current.Exists(t => t.Id == task.Id)
+                || (current[0].TraceParent is null) != (task.TraceParent is null))
                 messages.Add(current = new List<TaskToPublish>(Math.Min(max, tasks.Count)));
             current.Add(task);
         }
@@ -233,7 +255,7 @@ public sealed class TaskPublisher : IAsyncDisposable
     private async Task<IChannel> OpenChannelAsync(CancellationToken ct)
     {
         if (_channel is { IsOpen: true } open) return open;
-        await ResetAsync();
+        Reset();
         var factory = new ConnectionFactory
         {
             Uri = _settings.AmqpUri,
@@ -243,18 +265,24 @@ public sealed class TaskPublisher : IAsyncDisposable
         };
         _connection = await factory.CreateConnectionAsync(ct);
         // Confirms tracked by the client, without its rate limiter: it delays publishes from half its limit on,
-        // and the number in flight is bounded by the loop anyway (one batch at a time).
+        // and the number in flight is bounded by the callers anyway.
         _channel = await _connection.CreateChannelAsync(new CreateChannelOptions(
             publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true,
             outstandingPublisherConfirmationsRateLimiter: null), ct);
         return _channel;
     }
 
-    private async Task ResetAsync()
+    /// <summary>Drops the channel and connection; the next batch opens new ones. Closed in the background: a broker that stopped answering must not hold up the loop.</summary>
+    private void Reset()
     {
         _declared.Clear();
         var (channel, connection) = (_channel, _connection);
         (_channel, _connection) = (null, null);
+        _ = CloseAsync(channel, connection);
+    }
+
+    private static async Task CloseAsync(IChannel? channel, IConnection? connection)
+    {
         try
         {
             if (channel is not null) await channel.DisposeAsync();
@@ -269,7 +297,13 @@ public sealed class TaskPublisher : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _pending.Writer.TryComplete(); // what is queued is still written
-        await _loop;
-        await ResetAsync();
+        try
+        {
+            await _loop;
+        }
+        finally
+        {
+            await CloseAsync(_channel, _connection);
+        }
     }
 }
