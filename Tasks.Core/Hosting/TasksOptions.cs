@@ -36,9 +36,9 @@ public sealed class TasksOptions
     public int QueuedMarkDelayMilliseconds { get; set; } = 500;
 
     /// <summary>
-    /// Tasks of one queue enqueued together (one batch call, a relay sweep) go to the broker this many to a message
-    /// (<see cref="Contracts.Messages.RunTasks"/>): the broker's work per task, which is most of what a task costs,
-    /// shrinks as much. A worker takes a message whole, and RabbitMQ spreads messages, not tasks, over the workers of
+    /// Tasks of one queue enqueued together (one batch call, a relay sweep, or single enqueues at the same moment)
+    /// go to the broker up to this many to a message (<see cref="Contracts.Messages.RunTasks"/>): the broker's work
+    /// per task, which is most of what a task costs, shrinks as much. A worker takes a message whole, and RabbitMQ spreads messages, not tasks, over the workers of
     /// a queue: 1 gives every task a message of its own (as a single enqueue always has), for a few long tasks that
     /// should spread over many workers.
     /// </summary>
