@@ -47,8 +47,9 @@ public sealed partial class TaskRunner(
     public async Task RunAsync(Guid taskId, Guid messageId, Uri queue, string? traceParent, CancellationToken shutdown)
     {
         var slots = _slots.GetOrAdd(queue, static (_, n) => new SemaphoreSlim(n), _concurrency);
-        using (var stopping = CancellationTokenSource.CreateLinkedTokenSource(shutdown, lifetime.ApplicationStopping))
+        if (!slots.Wait(0, CancellationToken.None)) // a free slot, the common case, without a linked token per task
         {
+            using var stopping = CancellationTokenSource.CreateLinkedTokenSource(shutdown, lifetime.ApplicationStopping);
             await slots.WaitAsync(stopping.Token);
         }
         try
