@@ -18,8 +18,13 @@ public sealed class ObservabilityTests(ObservabilityTests.Stack stack) : IClassF
     {
         public SpanList Spans { get; } = new();
 
-        protected override void ConfigureHost(WebApplicationBuilder builder) =>
+        protected override void ConfigureHost(WebApplicationBuilder builder)
+        {
             builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(Spans));
+            // An exporter our hosts don't know about: sampling is asked for as an operator would (spans are
+            // recorded by default only when OTEL_EXPORTER_OTLP_ENDPOINT is set).
+            builder.Configuration["OTEL_TRACES_SAMPLER"] = "always_on";
+        }
     }
 
     [Fact]

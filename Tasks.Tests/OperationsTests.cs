@@ -80,6 +80,51 @@ public sealed class OperationsTests(OperationsTests.Stack stack) : IClassFixture
         });
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Spans_are_recorded_only_with_an_exporter_and_a_task_s_log_lines_carry_its_request_s_trace_either_way(bool exporter)
+    {
+        var queue = "trace-" + Guid.NewGuid().ToString("N")[..8];
+        var env = stack.Environment();
+        env["Logging__Format"] = "json";
+        // Nothing listens there: the exporter's sends fail, which the hosts don't notice.
+        if (exporter) env["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{HostProcess.FreePort()}";
+        await using var web = await HostProcess.StartAsync("Tasks.Web", env);
+        await using var worker = await HostProcess.StartAsync("Tasks.Worker", env, "--queues", queue);
+        using var http = new HttpClient { BaseAddress = web.Address };
+        http.DefaultRequestHeaders.Authorization = stack.Http.DefaultRequestHeaders.Authorization;
+
+        // Concurrent requests, each in a trace of its own that the caller samples (01), share broker messages.
+        var tasks = await Task.WhenAll(Enumerable.Range(0, 20).Select(async _ =>
+        {
+            var trace = ActivityTraceId.CreateRandom();
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/tasks")
+            {
+                Content = JsonContent.Create(new { name = "demo.echo", args = new { message = "traced" }, queue }),
+            };
+            request.Headers.Add("traceparent", $"00-{trace}-{ActivitySpanId.CreateRandom()}-01");
+            using var response = await http.SendAsync(request);
+            response.EnsureSuccessStatusCode();
+            return (Trace: trace, Task: (await response.Content.ReadFromJsonAsync<TaskView>(ApiExtensions.Json))!);
+        }));
+        foreach (var (_, task) in tasks) await http.WaitForStateAsync(task.Id, "succeeded");
+        await Task.Delay(300);
+        var ids = tasks.Select(t => t.Task.Id).ToArray();
+        Assert.True(await stack.CountAsync("(SELECT DISTINCT message_id FROM tasks WHERE id = ANY($1)) m", ids) < ids.Length,
+            "every task came in a message of its own, so the test proved nothing");
+
+        var lines = worker.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        foreach (var (trace, task) in tasks)
+        {
+            // The stored context is the request span's: flagged recorded (01) only when spans go somewhere.
+            Assert.Equal(1, await stack.CountAsync("tasks WHERE id = $1 AND trace_parent LIKE $2", task.Id, $"00-{trace}-%-{(exporter ? "01" : "00")}"));
+            var inTask = lines.Where(e => e.TryGetProperty("TaskId", out var id) && id.GetString() == task.Id.ToString()).ToList();
+            Assert.NotEmpty(inTask);
+            Assert.All(inTask, e => Assert.Equal(trace.ToHexString(), e.GetProperty("@tr").GetString()));
+        }
+    }
+
     [Fact]
     public async Task Text_logs_have_no_colour_codes_when_redirected_and_name_the_task()
     {

@@ -198,7 +198,7 @@ public sealed class TaskPublisher : IAsyncDisposable
         var messageId = Guid.CreateVersion7();
         var first = tasks[0];
         // A task published later than its enqueue (delayed, swept) goes out inside the trace that enqueued it.
-        var parent = first.TraceParent is { } stored && ActivityContext.TryParse(stored, null, out var context) ? context : default;
+        var parent = first.TraceParent is { } stored && ActivityContext.TryParse(stored, null, isRemote: true, out var context) ? context : default;
         using var activity = TasksTelemetry.Source.StartActivity("task.publish", ActivityKind.Producer, parent);
         if (activity is not null)
         {

@@ -81,7 +81,7 @@ public sealed partial class TaskRunner(
         telemetry.Started(task.Name, task.Queue, task.StartedAt - task.DueAt);
         // In the trace that enqueued it: the message's (the consume span, current here), or its own when the
         // message carried tasks of several traces.
-        using var activity = traceParent is not null && ActivityContext.TryParse(traceParent, null, out var parent)
+        using var activity = traceParent is not null && ActivityContext.TryParse(traceParent, null, isRemote: true, out var parent)
             ? TasksTelemetry.Source.StartActivity($"task.run {task.Name}", ActivityKind.Internal, parent)
             : TasksTelemetry.Source.StartActivity($"task.run {task.Name}");
         activity?.SetTag("task.id", task.Id).SetTag("task.name", task.Name).SetTag("task.queue", task.Queue)
