@@ -42,6 +42,14 @@ public sealed record CpuTime(double Hosts, double Self, double Postgres, double 
         };
     }
 
+    /// <summary>CPU time of this process's children that have exited and been waited for (cutime + cstime).</summary>
+    public static double WaitedForChildren()
+    {
+        var stat = File.ReadAllText("/proc/self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture)) / TicksPerSecond;
+    }
+
     private static (string Comm, double Seconds) Read(string pid)
     {
         try
