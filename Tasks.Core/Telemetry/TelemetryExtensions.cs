@@ -17,7 +17,7 @@ public static class TelemetryExtensions
     /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (<c>OTEL_SERVICE_NAME</c>, <c>OTEL_RESOURCE_ATTRIBUTES</c> are honoured).
     /// <para>
     /// With no exporter, spans are not recorded (<see cref="AlwaysOffSampler"/>, unless <c>OTEL_TRACES_SAMPLER</c>
-    /// says otherwise): nobody would read them, and recording them cost the web app a tenth of its CPU per request.
+    /// says otherwise): nobody would read them, and recording them costs CPU on every request and task.
     /// Trace contexts still flow (a request's, a message's, a stored task's), so log lines keep their trace ids and
     /// a task's lines carry the id of the request that enqueued it.
     /// </para>
