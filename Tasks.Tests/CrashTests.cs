@@ -36,7 +36,7 @@ public sealed class CrashTests(CrashTests.Stack stack) : IClassFixture<CrashTest
     {
         var queue = "crash-packed-" + Guid.NewGuid().ToString("N")[..8];
         var env = stack.ProcessEnvironment(0);
-        // One message (Tasks:MaxTasksPerMessage is 10): three quick tasks and a slow one.
+        // One message (up to ten tasks of a batch share one): three quick tasks and a slow one.
         var tasks = await stack.Http.EnqueueBatchAsync(
             new { name = "demo.echo", args = new { }, queue }, new { name = "demo.echo", args = new { }, queue },
             new { name = "demo.echo", args = new { }, queue }, new { name = "demo.sleep", args = new { seconds = 5 }, queue });

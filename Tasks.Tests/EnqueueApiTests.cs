@@ -63,7 +63,7 @@ public sealed class EnqueueApiTests(TasksStack stack) : IClassFixture<TasksStack
     }
 
     [Fact]
-    public async Task Batch_is_stored_together_and_published_in_the_given_order_ten_tasks_to_a_message()
+    public async Task Batch_is_stored_together_and_published_in_the_given_order_ten_tasks_to_a_message_or_ten_messages()
     {
         // A queue nobody consumes, so the broker's order can be read back from the queue itself.
         var queue = "order-" + Guid.NewGuid().ToString("N")[..8];
@@ -73,12 +73,19 @@ public sealed class EnqueueApiTests(TasksStack stack) : IClassFixture<TasksStack
         var batch = (await response.Content.ReadFromJsonAsync<BatchView>(ApiExtensions.Json))!;
         Assert.Equal(Enumerable.Range(0, 25).Select(i => $"#{i}"), batch.Items.Select(t => t.Args.GetProperty("message").GetString()));
 
-        // Tasks:MaxTasksPerMessage (10): one broker message per ten tasks of a queue.
+        // Ten tasks of a queue to a broker message...
         var published = await ReadQueueAsync(queue, 3);
         Assert.Equal([10, 10, 5], published.Select(m => m.Length));
         Assert.Equal(batch.Items.Select(t => t.Id), published.SelectMany(m => m));
         foreach (var t in batch.Items) Assert.Equal("queued", t.State);
         foreach (var t in batch.Items) await stack.Http.WaitForStateAsync(t.Id, "queued", seconds: 3);
+
+        // ...or, when there are more than a hundred, as many as spread them over ten messages.
+        var bulkQueue = queue + "-bulk";
+        var bulk = await stack.Http.EnqueueBatchAsync([.. Enumerable.Range(0, 250).Select(_ => new { name = "demo.echo", args = new { }, queue = bulkQueue })]);
+        var bulkPublished = await ReadQueueAsync(bulkQueue, 10);
+        Assert.Equal(Enumerable.Repeat(25, 10), bulkPublished.Select(m => m.Length));
+        Assert.Equal(bulk.Select(t => t.Id), bulkPublished.SelectMany(m => m));
     }
 
     [Fact]

@@ -43,4 +43,18 @@ public sealed class PackedMessageTests(TasksStack stack) : IClassFixture<TasksSt
             messages.Select(m => m.ToArray()));
         Assert.All(TaskPublisher.Pack([a1, a2, a3], max: 1), m => Assert.Single(m));
     }
+
+    [Fact]
+    public void Many_tasks_of_a_queue_go_ten_to_a_message_or_over_ten_messages_up_to_the_limit()
+    {
+        static TaskToPublish[] Of(string queue, int n) => [.. Enumerable.Range(0, n).Select(_ => new TaskToPublish(Guid.NewGuid(), "demo.echo", queue, null))];
+        int[] Sizes(TaskToPublish[] tasks, int max) => [.. TaskPublisher.Pack(tasks, max).Select(m => m.Count)];
+
+        Assert.Equal([10, 10, 5], Sizes(Of("a", 25), 100));
+        Assert.Equal(Enumerable.Repeat(25, 10), Sizes(Of("a", 250), 100));
+        // Each queue by its own count: a few of another queue in the same batch stay ten to a message.
+        Assert.Equal([.. Enumerable.Repeat(100, 20), 10, 2], Sizes([.. Of("a", 2000), .. Of("b", 12)], 100));
+        Assert.Equal(Enumerable.Repeat(10, 25), Sizes(Of("a", 250), 10));
+        Assert.Equal([3, 3, 1], Sizes(Of("a", 7), 3));
+    }
 }
