@@ -40,7 +40,7 @@ public sealed record BenchSettings
             ? new BenchSettings
             {
                 Quick = true, Runs = 1, BrokerMessages = 20_000, BusMessages = 5_000, EndToEndTasks = 3_000, HttpSeconds = 3,
-                LatencySeconds = 5, QueryRows = 100_000, QueryRequests = 30, HangfireJobs = 3_000,
+                LatencySeconds = 5, QueryRows = 100_000, QueryRequests = 30, HangfireJobs = 400,
             }
             : new BenchSettings();
         for (var i = 0; i < args.Length; i++)

@@ -37,7 +37,7 @@ await Scenario(4, "http", "4. HTTP enqueue", async () => ctx.Results.Add(await H
 await Scenario(7, "query", "7. Query at scale", async () => ctx.Results.Add(await QueryAtScale.RunAsync(ctx)));
 await Scenario(8, "hangfire", "8. Hangfire peer", async () => ctx.Results.Add(await HangfirePeer.RunAsync(ctx)));
 
-var order = new[] { "broker", "bus", "endToEnd", "http", "latency", "scaleOut", "memory", "query", "hangfire" };
+var order = new[] { "broker", "bus", "endToEnd", "endToEndOneMessagePerTask", "http", "latency", "scaleOut", "memory", "query", "hangfire" };
 var results = ctx.Results.OrderBy(r => Array.IndexOf(order, r.Key)).ToList();
 var json = Report.Json(settings, machine, results);
 await File.WriteAllTextAsync(settings.Output, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

@@ -85,6 +85,7 @@ public sealed class HostProcess : IAsyncDisposable
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         info.Environment["Logging__Colors"] = "false";
+        info.Environment.Remove("ASPNETCORE_URLS"); // inherited, it would outrank the port each host is given
         foreach (var (k, v) in env) info.Environment[k] = v;
         return info;
     }

@@ -107,8 +107,8 @@ public sealed class HostProcess : IAsyncDisposable
     }
 
 #if DEBUG
-    private const string Configuration = "Debug";
+    internal const string Configuration = "Debug";
 #else
-    private const string Configuration = "Release";
+    internal const string Configuration = "Release";
 #endif
 }

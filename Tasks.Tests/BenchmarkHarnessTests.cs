@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Tasks.Tests.Infrastructure;
+
+namespace Tasks.Tests;
+
+/// <summary>
+/// The benchmark harness (<c>./dev bench --quick</c>) measures every scenario against real servers and writes
+/// bench-results.json. What it measured is not asserted (timings belong in BENCHMARKS.md, never in a test): only
+/// that every scenario ran and reported its figures as the median, min and max of its runs, with the machine and
+/// the ratios at the top. Run alone, after the other tests: it loads the whole box.
+/// </summary>
+[Collection(nameof(BenchmarkHarness))]
+public sealed class BenchmarkHarnessTests
+{
+    [Fact]
+    public async Task A_quick_run_measures_every_scenario_and_writes_each_figure_with_the_machine_and_the_ratios()
+    {
+        var servers = await Servers.GetAsync();
+        var output = Path.Combine(Path.GetTempPath(), $"bench-results-{Guid.NewGuid():N}.json");
+        var root = HostProcess.RepositoryRoot();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var arg in new[] { Path.Combine(root, "Tasks.Benchmarks", "bin", HostProcess.Configuration, "net10.0", "Tasks.Benchmarks.dll"), "--quick", "--out", output })
+            start.ArgumentList.Add(arg);
+        start.Environment["TASKS_TEST_POSTGRES"] = servers.Postgres;
+        start.Environment["TASKS_TEST_RABBITMQ"] = servers.Rabbit.ToString();
+        start.Environment["TASKS_TEST_RABBITMQ_MANAGEMENT"] = servers.Management.ToString();
+        try
+        {
+            using var bench = Process.Start(start)!;
+            var (stdout, stderr) = (bench.StandardOutput.ReadToEndAsync(), bench.StandardError.ReadToEndAsync());
+            await bench.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(6));
+            Assert.True(bench.ExitCode == 0, $"the harness exited with {bench.ExitCode}:\n{await stdout}\n{await stderr}");
+
+            var results = JsonNode.Parse(await File.ReadAllTextAsync(output, TestContext.Current.CancellationToken))!;
+            Assert.Equal("quick", (string?)results["mode"]);
+            Assert.Equal(Environment.ProcessorCount, (int)results["machine"]!["cores"]!);
+            foreach (var version in new[] { "dotnet", "postgres", "rabbitmq", "massTransit", "hangfire" })
+                Assert.False(string.IsNullOrEmpty((string?)results["machine"]![version]), version);
+            foreach (var ratio in new[] { "e2eToBusRatio", "e2eToBrokerRatio", "e2eToHangfireRatio" })
+                Assert.True((double?)results[ratio] > 0, ratio);
+
+            var scenarios = results["scenarios"]!.AsObject();
+            Assert.Equal(
+                ["broker", "bus", "endToEnd", "endToEndOneMessagePerTask", "hangfire", "http", "latency", "memory", "query", "scaleOut"],
+                scenarios.Select(s => s.Key).Order(StringComparer.Ordinal));
+            foreach (var (key, scenario) in scenarios)
+            {
+                Assert.Null(scenario!["error"]);
+                var figures = scenario["figures"]!.AsObject();
+                Assert.NotEmpty(figures);
+                foreach (var (name, f) in figures)
+                {
+                    var (median, min, max) = ((double)f!["median"]!, (double?)f["min"] ?? (double)f["median"]!, (double?)f["max"] ?? (double)f["median"]!);
+                    Assert.True(min <= median && median <= max, $"{key}: {name}");
+                    Assert.False(string.IsNullOrEmpty((string?)f["unit"]), $"{key}: {name}");
+                }
+            }
+            // What the targets are read from.
+            Assert.True((double)scenarios["endToEnd"]!["figures"]!["throughput"]!["median"]! > 0);
+            Assert.True((double)scenarios["http"]!["figures"]!["batch of 100: accepted"]!["median"]! > 0);
+            Assert.True((double)scenarios["latency"]!["figures"]!["enqueue→start p99"]!["median"]! > 0);
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+}
+
+[CollectionDefinition(nameof(BenchmarkHarness), DisableParallelization = true)]
+public sealed class BenchmarkHarness;
