@@ -102,10 +102,10 @@ public sealed class TaskPublisher : IAsyncDisposable
                 }
             }
             if (tasks.Count == 0) continue;
+            var options = _options.CurrentValue;
+            var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(options.PublishTimeoutSeconds));
             try
             {
-                var options = _options.CurrentValue;
-                var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(options.PublishTimeoutSeconds));
                 var confirmed = await WriteAsync(callers, tasks, options.MaxTasksPerMessage, timeout.Token);
                 _ = confirmed.ContinueWith(_ => timeout.Dispose(), TaskScheduler.Default); // the confirms wait on its token
                 await confirmed.WaitAsync(ConfirmWait).ContinueWith(static _ => { }, TaskScheduler.Default); // each caller sees its own outcome
@@ -113,6 +113,7 @@ public sealed class TaskPublisher : IAsyncDisposable
             catch (Exception e)
             {
                 // Whatever went wrong, these callers hear of it (their rows stay pending), and the loop goes on.
+                timeout.Dispose(); // nothing was left waiting on it
                 foreach (var caller in callers) caller.Sent.TrySetException(e);
             }
         }
