@@ -183,10 +183,8 @@ public sealed class TaskPublisher : IAsyncDisposable
     /// </summary>
     internal static List<List<TaskToPublish>> Pack(IReadOnlyList<TaskToPublish> tasks, int max)
     {
-        var perQueue = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var task in tasks) perQueue[task.Queue] = perQueue.GetValueOrDefault(task.Queue) + 1;
-        foreach (var (queue, count) in perQueue)
-            perQueue[queue] = Math.Clamp((count + MessagesPerQueue - 1) / MessagesPerQueue, Math.Min(TasksPerMessage, max), max);
+        var perQueue = tasks.CountBy(t => t.Queue, StringComparer.Ordinal).ToDictionary(
+            q => q.Key, q => Math.Clamp((q.Value + MessagesPerQueue - 1) / MessagesPerQueue, Math.Min(TasksPerMessage, max), max), StringComparer.Ordinal);
 
         var messages = new List<List<TaskToPublish>>();
         List<TaskToPublish>? current = null;
