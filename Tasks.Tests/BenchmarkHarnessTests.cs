@@ -32,7 +32,14 @@ public sealed class BenchmarkHarnessTests
         {
             using var bench = Process.Start(start)!;
             var (stdout, stderr) = (bench.StandardOutput.ReadToEndAsync(), bench.StandardError.ReadToEndAsync());
-            await bench.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(6));
+            try
+            {
+                await bench.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(6));
+            }
+            finally
+            {
+                if (!bench.HasExited) bench.Kill(entireProcessTree: true); // timed out: nothing of it left running
+            }
             Assert.True(bench.ExitCode == 0, $"the harness exited with {bench.ExitCode}:\n{await stdout}\n{await stderr}");
 
             var results = JsonNode.Parse(await File.ReadAllTextAsync(output, TestContext.Current.CancellationToken))!;
