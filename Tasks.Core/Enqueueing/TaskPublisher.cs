@@ -102,18 +102,20 @@ public sealed class TaskPublisher : IAsyncDisposable
                 }
             }
             if (tasks.Count == 0) continue;
-            var options = _options.CurrentValue;
-            var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(options.PublishTimeoutSeconds));
+            CancellationTokenSource? timeout = null;
             try
             {
-                var confirmed = await WriteAsync(callers, tasks, options.MaxTasksPerMessage, timeout.Token);
-                _ = confirmed.ContinueWith(_ => timeout.Dispose(), TaskScheduler.Default); // the confirms wait on its token
+                var options = _options.CurrentValue; // throws on a reload that doesn't validate: these callers hear of it
+                var cts = timeout = new CancellationTokenSource(TimeSpan.FromSeconds(options.PublishTimeoutSeconds));
+                var confirmed = await WriteAsync(callers, tasks, options.MaxTasksPerMessage, cts.Token);
+                _ = confirmed.ContinueWith(_ => cts.Dispose(), TaskScheduler.Default); // the confirms wait on its token
                 await confirmed.WaitAsync(ConfirmWait).ContinueWith(static _ => { }, TaskScheduler.Default); // each caller sees its own outcome
             }
             catch (Exception e)
             {
                 // Whatever went wrong, these callers hear of it (their rows stay pending), and the loop goes on.
-                timeout.Dispose(); // nothing was left waiting on it
+                // The write failed: its channel was reset (failing what it had sent) or its token has already fired.
+                timeout?.Dispose();
                 foreach (var caller in callers) caller.Sent.TrySetException(e);
             }
         }

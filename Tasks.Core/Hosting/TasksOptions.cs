@@ -46,5 +46,5 @@ public sealed class TasksOptions
     [Range(1, 1000)]
     public int MaxTasksPerMessage { get; set; } = DefaultMaxTasksPerMessage;
 
-    public const int DefaultMaxTasksPerMessage = 100;
+    public const int DefaultMaxTasksPerMessage = 50;
 }
