@@ -107,8 +107,8 @@ public sealed class HostProcess : IAsyncDisposable
     }
 
 #if DEBUG
-    internal const string Configuration = "Debug";
+    private const string Configuration = "Debug";
 #else
-    internal const string Configuration = "Release";
+    private const string Configuration = "Release";
 #endif
 }
