@@ -41,6 +41,15 @@ public sealed class WorkerOptions
     [Range(0, 3600)]
     public int StopGraceSeconds { get; set; } = 10;
 
+    /// <summary>
+    /// How long a task of a message this worker holds may wait for one of its slots before it goes back to the queue,
+    /// in a message of its own, for whichever worker is free first. A message may carry many tasks
+    /// (<c>Tasks:MaxTasksPerMessage</c>) and prefetch counts messages, so without it a busy worker could sit on a bulk
+    /// load while others idle, and acknowledge its last message past RabbitMQ's <c>consumer_timeout</c>.
+    /// </summary>
+    [Range(1, 86400)]
+    public int HandBackSeconds { get; set; } = 60;
+
     /// <summary>How often the worker looks for cancel requests for the tasks it runs.</summary>
     [Range(50, 60000)]
     public int CancelPollMilliseconds { get; set; } = 500;

@@ -7,24 +7,26 @@ namespace Tasks.Worker.Execution;
 public sealed class RunTaskConsumer(TaskRunner runner) : IConsumer<RunTask>
 {
     public Task Consume(ConsumeContext<RunTask> context) =>
-        runner.RunAsync(context.Message.TaskId, context.MessageId ?? Guid.Empty, context.ReceiveContext.InputAddress, null, context.CancellationToken);
+        runner.RunAsync([context.Message.TaskId], null, context.MessageId ?? Guid.Empty, context.ReceiveContext.InputAddress,
+            _ => context.Send(context.ReceiveContext.InputAddress, context.Message), context.CancellationToken);
 }
 
 /// <summary>
 /// Several tasks in one message: each runs as if it had a message of its own (within the worker's concurrency,
-/// see <see cref="TaskRunner"/>), and the message is acknowledged once all of them have an outcome. If any could
-/// not be run (database down, worker stopping), the message goes back whole once the others are done: on its
-/// redelivery the tasks that finished are dropped at their claim, and the rest run.
+/// see <see cref="TaskRunner"/>), and the message is acknowledged once all of them have an outcome, or have waited
+/// too long for a slot and gone back to the queue in a message of their own. If any could not be run (database
+/// down, worker stopping), the message goes back whole once the others are done: on its redelivery the tasks that
+/// finished are dropped at their claim, and the rest run.
 /// </summary>
 public sealed class RunTasksConsumer(TaskRunner runner) : IConsumer<RunTasks>
 {
     public Task Consume(ConsumeContext<RunTasks> context)
     {
         var (ids, traces) = (context.Message.TaskIds, context.Message.TraceParents);
-        var messageId = context.MessageId ?? Guid.Empty;
-        var queue = context.ReceiveContext.InputAddress;
-        var runs = new Task[ids.Count];
-        for (var i = 0; i < ids.Count; i++) runs[i] = runner.RunAsync(ids[i], messageId, queue, traces?.ElementAtOrDefault(i), context.CancellationToken);
-        return Task.WhenAll(runs);
+        // Tasks sent back keep their traces: each its own, or this message's (MassTransit passes it on).
+        return runner.RunAsync(ids, traces, context.MessageId ?? Guid.Empty, context.ReceiveContext.InputAddress,
+            waiting => context.Send(context.ReceiveContext.InputAddress,
+                new RunTasks([.. waiting.Select(i => ids[i])], traces is null ? null : [.. waiting.Select(i => traces.ElementAtOrDefault(i))])),
+            context.CancellationToken);
     }
 }

@@ -37,24 +37,87 @@ public sealed partial class TaskRunner(
     // Never disposed: they hold no handle (AvailableWaitHandle is never asked for), and a late Release must not throw.
     private readonly ConcurrentDictionary<Uri, SemaphoreSlim> _slots = new();
     private readonly int _concurrency = options.Value.Concurrency;
+    private readonly TimeSpan _handBackAfter = TimeSpan.FromSeconds(options.Value.HandBackSeconds);
 
     /// <summary>
-    /// Runs a task from the queue at <paramref name="queue"/> once one of that queue's slots is free. It is claimed
-    /// only then, so no task waits for a slot as <c>running</c>; and none starts once the worker is stopping: a task
-    /// of a message still waiting for its slot then throws, and the message goes back to the queue once its other
-    /// tasks are done (whose claims drop them on its redelivery).
+    /// Runs the tasks of one message from the queue at <paramref name="queue"/>, each once one of that queue's slots
+    /// is free, and returns when every one has an outcome. A task is claimed only once it has its slot, so none waits
+    /// for one as <c>running</c>. Tasks still waiting after <c>Worker:HandBackSeconds</c> are given to
+    /// <paramref name="handBack"/> (by their index in the message), which sends them back to the queue, and the message
+    /// is done without them. Once the worker is stopping no task starts: a task still waiting then throws, and the
+    /// message goes back to the queue whole once its other tasks are done (their claims drop them on its redelivery).
     /// </summary>
-    public async Task RunAsync(Guid taskId, Guid messageId, Uri queue, string? traceParent, CancellationToken shutdown)
+    public async Task RunAsync(
+        IReadOnlyList<Guid> taskIds, IReadOnlyList<string?>? traceParents, Guid messageId, Uri queue,
+        Func<IReadOnlyList<int>, Task> handBack, CancellationToken shutdown)
+    {
+        using var late = new HandBackTimer(_handBackAfter, clock);
+        var starts = new Task<Task?>[taskIds.Count];
+        for (var i = 0; i < starts.Length; i++)
+            starts[i] = StartAsync(taskIds[i], messageId, queue, traceParents?.ElementAtOrDefault(i), late, shutdown);
+        await Task.WhenAll(starts).ContinueWith(static _ => { }, TaskScheduler.Default); // all started, given up or failed
+
+        var runs = starts.Where(s => s.IsCompletedSuccessfully && s.Result is not null).Select(s => s.Result!).ToList();
+        var waiting = Enumerable.Range(0, starts.Length).Where(i => starts[i].IsCompletedSuccessfully && starts[i].Result is null).ToList();
+        Exception? handBackFailed = null;
+        if (waiting.Count > 0 && Array.TrueForAll(starts, s => s.IsCompletedSuccessfully))
+        {
+            try
+            {
+                await handBack(waiting);
+                LogHandedBack(logger, waiting.Count, taskIds.Count, _handBackAfter.TotalSeconds);
+            }
+            catch (Exception e)
+            {
+                handBackFailed = e; // the message is not acknowledged: it comes back whole, its finished tasks dropped then
+            }
+        }
+        await Task.WhenAll(runs);
+        await Task.WhenAll(starts); // rethrows what stopped a task from starting (the worker stopping)
+        if (handBackFailed is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(handBackFailed);
+    }
+
+    /// <summary>
+    /// Waits for a slot of the queue and starts the task in it: the returned task completes with its outcome. Null
+    /// when <paramref name="late"/> fired first: the task was not started and may go back to the queue.
+    /// </summary>
+    private async Task<Task?> StartAsync(Guid taskId, Guid messageId, Uri queue, string? traceParent, HandBackTimer late, CancellationToken shutdown)
     {
         var slots = _slots.GetOrAdd(queue, static (_, n) => new SemaphoreSlim(n), _concurrency);
         if (!slots.Wait(0, CancellationToken.None)) // a free slot, the common case, without a linked token per task
         {
-            using var stopping = CancellationTokenSource.CreateLinkedTokenSource(shutdown, lifetime.ApplicationStopping);
-            await slots.WaitAsync(stopping.Token);
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(shutdown, lifetime.ApplicationStopping, late.Token);
+            try
+            {
+                await slots.WaitAsync(waiting.Token);
+            }
+            catch (OperationCanceledException) when (!shutdown.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+                return null;
+            }
         }
+        if (lifetime.ApplicationStopping.IsCancellationRequested) // stopping began as the slot came free
+        {
+            slots.Release();
+            throw new OperationCanceledException(lifetime.ApplicationStopping);
+        }
+        return RunAndReleaseAsync(taskId, messageId, traceParent, slots, shutdown);
+    }
+
+    /// <summary>A message's hand-back deadline, started by its first task that has to wait (no timer for the rest).</summary>
+    private sealed class HandBackTimer(TimeSpan after, TimeProvider clock) : IDisposable
+    {
+        private CancellationTokenSource? _cts;
+
+        public CancellationToken Token => (_cts ??= new CancellationTokenSource(after, clock)).Token;
+
+        public void Dispose() => _cts?.Dispose();
+    }
+
+    private async Task RunAndReleaseAsync(Guid taskId, Guid messageId, string? traceParent, SemaphoreSlim slots, CancellationToken shutdown)
+    {
         try
         {
-            lifetime.ApplicationStopping.ThrowIfCancellationRequested(); // stopping began as the slot came free
             await RunInSlotAsync(taskId, messageId, traceParent, shutdown);
         }
         finally
@@ -349,6 +412,9 @@ public sealed partial class TaskRunner(
 
     [LoggerMessage(LogLevel.Debug, "Task {TaskId}: this worker is running it already; duplicate message dropped")]
     private static partial void LogDuplicate(ILogger logger, Guid taskId);
+
+    [LoggerMessage(LogLevel.Information, "{Count} of the {Total} task(s) of a message waited {Seconds} s for a slot; sent back to the queue for any worker")]
+    private static partial void LogHandedBack(ILogger logger, int count, int total, double seconds);
 
     [LoggerMessage(LogLevel.Information, "Task {TaskId}: not runnable (finished, taken, canceled or expired); message dropped")]
     private static partial void LogDropped(ILogger logger, Guid taskId);
