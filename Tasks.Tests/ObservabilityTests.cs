@@ -74,10 +74,7 @@ public sealed class ObservabilityTests(ObservabilityTests.Stack stack) : IClassF
         Assert.True(await stack.CountAsync("(SELECT DISTINCT message_id FROM tasks WHERE id = ANY($1)) m", tasks.Select(t => t.Task.Id).ToArray()) < 40,
             "every task came in a message of its own, so the test proved nothing");
 
-        Dictionary<Guid, Activity> runs = [];
-        for (var i = 0; i < 200 && runs.Count < tasks.Length; i++, await Task.Delay(100))
-            runs = stack.Spans.Snapshot().Where(s => s.OperationName.StartsWith("task.run", StringComparison.Ordinal))
-                .GroupBy(s => (Guid)s.GetTagItem("task.id")!).ToDictionary(g => g.Key, g => g.First());
+        var runs = await stack.Spans.TaskRunsAsync(tasks.Length);
         foreach (var (trace, task) in tasks) Assert.Equal(trace, runs[task.Id].TraceId);
     }
 
@@ -104,10 +101,7 @@ public sealed class ObservabilityTests(ObservabilityTests.Stack stack) : IClassF
         foreach (var id in tasks) await stack.Http.WaitForStateAsync(id, "succeeded");
         Assert.Equal(2, await stack.CountAsync("(SELECT DISTINCT message_id FROM tasks WHERE id = ANY($1)) m", tasks));
 
-        Dictionary<Guid, Activity> runs = [];
-        for (var i = 0; i < 200 && runs.Count < tasks.Length; i++, await Task.Delay(100))
-            runs = stack.Spans.Snapshot().Where(s => s.OperationName.StartsWith("task.run", StringComparison.Ordinal))
-                .GroupBy(s => (Guid)s.GetTagItem("task.id")!).ToDictionary(g => g.Key, g => g.First());
+        var runs = await stack.Spans.TaskRunsAsync(tasks.Length);
         Assert.All(tasks, id => Assert.Equal(trace, runs[id].TraceId));
     }
 
@@ -165,5 +159,15 @@ public sealed class ObservabilityTests(ObservabilityTests.Stack stack) : IClassF
         protected override void InsertItem(int index, Activity item) { lock (_lock) base.InsertItem(index, item); }
 
         public List<Activity> Snapshot() { lock (_lock) return [.. Items]; }
+
+        /// <summary>Each task's first <c>task.run</c> span, once there are <paramref name="count"/> (or after 20 s).</summary>
+        public async Task<Dictionary<Guid, Activity>> TaskRunsAsync(int count)
+        {
+            Dictionary<Guid, Activity> runs = [];
+            for (var i = 0; i < 200 && runs.Count < count; i++, await Task.Delay(100))
+                runs = Snapshot().Where(s => s.OperationName.StartsWith("task.run", StringComparison.Ordinal))
+                    .GroupBy(s => (Guid)s.GetTagItem("task.id")!).ToDictionary(g => g.Key, g => g.First());
+            return runs;
+        }
     }
 }
