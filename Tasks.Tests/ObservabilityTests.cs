@@ -89,7 +89,7 @@ public sealed class ObservabilityTests(ObservabilityTests.Stack stack) : IClassF
         var trace = ActivityTraceId.CreateRandom();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/tasks/batch")
         {
-            Content = JsonContent.Create(new { tasks = Enumerable.Range(0, 3).Select(_ => new { name = "test.context", args = new { holdMilliseconds = 1500 }, queue }) }),
+            Content = JsonContent.Create(new { tasks = Enumerable.Range(0, 3).Select(_ => new { name = "test.context", args = new { holdMilliseconds = 3000 }, queue }) }),
         };
         request.Headers.Add("traceparent", $"00-{trace}-{ActivitySpanId.CreateRandom()}-01");
         using var response = await stack.Http.SendAsync(request);

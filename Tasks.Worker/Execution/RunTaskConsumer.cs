@@ -8,7 +8,7 @@ public sealed class RunTaskConsumer(TaskRunner runner) : IConsumer<RunTask>
 {
     public Task Consume(ConsumeContext<RunTask> context) =>
         runner.RunAsync([context.Message.TaskId], null, context.MessageId ?? Guid.Empty, context.ReceiveContext.InputAddress,
-            _ => context.Send(context.ReceiveContext.InputAddress, context.Message), context.CancellationToken);
+            static (c, _) => c.SendBackAsync(c.Message), context, context.CancellationToken);
 }
 
 /// <summary>
@@ -20,13 +20,30 @@ public sealed class RunTaskConsumer(TaskRunner runner) : IConsumer<RunTask>
 /// </summary>
 public sealed class RunTasksConsumer(TaskRunner runner) : IConsumer<RunTasks>
 {
-    public Task Consume(ConsumeContext<RunTasks> context)
+    public Task Consume(ConsumeContext<RunTasks> context) =>
+        runner.RunAsync(context.Message.TaskIds, context.Message.TraceParents, context.MessageId ?? Guid.Empty, context.ReceiveContext.InputAddress,
+            static (c, waiting) =>
+            {
+                // Each keeps its trace: its own when the message listed them, else the message's (MassTransit passes it on).
+                var (ids, traces) = (c.Message.TaskIds, c.Message.TraceParents);
+                return c.SendBackAsync(new RunTasks(
+                    [.. waiting.Select(i => ids[i])], traces is null ? null : [.. waiting.Select(i => traces.ElementAtOrDefault(i))]));
+            },
+            context, context.CancellationToken);
+}
+
+internal static class SendBackExtensions
+{
+    /// <summary>
+    /// Sends <paramref name="message"/> to the queue the consumed message came from, confirmed, and mandatory (as
+    /// the enqueuer publishes): a message RabbitMQ can't route is refused, not confirmed and dropped.
+    /// </summary>
+    public static async Task SendBackAsync<T>(this ConsumeContext context, T message) where T : class
     {
-        var (ids, traces) = (context.Message.TaskIds, context.Message.TraceParents);
-        // Tasks sent back keep their traces: each its own, or this message's (MassTransit passes it on).
-        return runner.RunAsync(ids, traces, context.MessageId ?? Guid.Empty, context.ReceiveContext.InputAddress,
-            waiting => context.Send(context.ReceiveContext.InputAddress,
-                new RunTasks([.. waiting.Select(i => ids[i])], traces is null ? null : [.. waiting.Select(i => traces.ElementAtOrDefault(i))])),
-            context.CancellationToken);
+        var queue = await context.GetSendEndpoint(context.ReceiveContext.InputAddress);
+        await queue.Send(message, static send =>
+        {
+            if (send.TryGetPayload<RabbitMqSendContext>(out var rabbit)) rabbit.Mandatory = true;
+        }, context.CancellationToken);
     }
 }

@@ -43,50 +43,85 @@ public sealed partial class TaskRunner(
     /// Runs the tasks of one message from the queue at <paramref name="queue"/>, each once one of that queue's slots
     /// is free, and returns when every one has an outcome. A task is claimed only once it has its slot, so none waits
     /// for one as <c>running</c>. Tasks still waiting after <c>Worker:HandBackSeconds</c> are given to
-    /// <paramref name="handBack"/> (by their index in the message), which sends them back to the queue, and the message
+    /// <paramref name="handBack"/> (with <paramref name="state"/>, by their index in the message), which sends them back to the queue, and the message
     /// is done without them. Once the worker is stopping no task starts: a task still waiting then throws, and the
     /// message goes back to the queue whole once its other tasks are done (their claims drop them on its redelivery).
     /// </summary>
-    public async Task RunAsync(
+    public async Task RunAsync<TState>(
         IReadOnlyList<Guid> taskIds, IReadOnlyList<string?>? traceParents, Guid messageId, Uri queue,
-        Func<IReadOnlyList<int>, Task> handBack, CancellationToken shutdown)
+        Func<TState, IReadOnlyList<int>, Task> handBack, TState state, CancellationToken shutdown)
     {
-        using var late = new HandBackTimer(_handBackAfter, clock);
-        var starts = new Task<Task?>[taskIds.Count];
-        for (var i = 0; i < starts.Length; i++)
-            starts[i] = StartAsync(taskIds[i], messageId, queue, traceParents?.ElementAtOrDefault(i), late, shutdown);
-        await Task.WhenAll(starts).ContinueWith(static _ => { }, TaskScheduler.Default); // all started, given up or failed
+        var slots = _slots.GetOrAdd(queue, static (_, n) => new SemaphoreSlim(n), _concurrency);
+        var runs = new Task?[taskIds.Count];
+        Task<Task?>?[]? waits = null; // tasks that found no free slot: their run once they have one, null if handed back
+        CancellationTokenSource? late = null; // the hand-back deadline, started by the first task that has to wait
+        try
+        {
+            for (var i = 0; i < runs.Length; i++)
+            {
+                var trace = traceParents?.ElementAtOrDefault(i);
+                if (slots.Wait(0, CancellationToken.None))
+                {
+                    runs[i] = StartInSlot(taskIds[i], messageId, trace, slots, shutdown);
+                    continue;
+                }
+                late ??= new CancellationTokenSource(_handBackAfter, clock);
+                (waits ??= new Task<Task?>?[runs.Length])[i] = WaitForSlotAsync(taskIds[i], messageId, trace, slots, late.Token, shutdown);
+            }
+            if (waits is null) await (runs.Length == 1 ? runs[0]! : Task.WhenAll(runs!)); // the common case: all in free slots
+            else await RunWaitingAsync(runs, waits, handBack, state);
+        }
+        finally
+        {
+            late?.Dispose();
+        }
+    }
 
-        var runs = starts.Where(s => s.IsCompletedSuccessfully && s.Result is not null).Select(s => s.Result!).ToList();
-        var waiting = Enumerable.Range(0, starts.Length).Where(i => starts[i].IsCompletedSuccessfully && starts[i].Result is null).ToList();
+    private async Task RunWaitingAsync<TState>(Task?[] runs, Task<Task?>?[] waits, Func<TState, IReadOnlyList<int>, Task> handBack, TState state)
+    {
+        var waited = waits.OfType<Task<Task?>>().ToList();
+        try
+        {
+            await Task.WhenAll(waited); // each started, past the deadline, or stopped by the worker stopping
+        }
+        catch (Exception)
+        {
+            // seen below, once the started tasks are done
+        }
+        var late = new List<int>();
+        for (var i = 0; i < waits.Length; i++)
+        {
+            if (waits[i] is not { IsCompletedSuccessfully: true } wait) continue;
+            if (wait.Result is { } run) runs[i] = run;
+            else late.Add(i);
+        }
         Exception? handBackFailed = null;
-        if (waiting.Count > 0 && Array.TrueForAll(starts, s => s.IsCompletedSuccessfully))
+        // Not when stopping: the message then goes back whole anyway.
+        if (late.Count > 0 && waited.TrueForAll(w => w.IsCompletedSuccessfully) && !lifetime.ApplicationStopping.IsCancellationRequested)
         {
             try
             {
-                await handBack(waiting);
-                LogHandedBack(logger, waiting.Count, taskIds.Count, _handBackAfter.TotalSeconds);
+                await handBack(state, late);
+                LogHandedBack(logger, late.Count, runs.Length, _handBackAfter.TotalSeconds);
             }
             catch (Exception e)
             {
-                handBackFailed = e; // the message is not acknowledged: it comes back whole, its finished tasks dropped then
+                // Not acknowledged then: the message comes back whole, its finished tasks dropped at their claims.
+                LogHandBackFailed(logger, e, late.Count);
+                handBackFailed = e;
             }
         }
-        await Task.WhenAll(runs);
-        await Task.WhenAll(starts); // rethrows what stopped a task from starting (the worker stopping)
+        await Task.WhenAll(runs.OfType<Task>());
+        await Task.WhenAll(waited); // rethrows what stopped a task from starting (the worker stopping)
         if (handBackFailed is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(handBackFailed);
     }
 
-    /// <summary>
-    /// Waits for a slot of the queue and starts the task in it: the returned task completes with its outcome. Null
-    /// when <paramref name="late"/> fired first: the task was not started and may go back to the queue.
-    /// </summary>
-    private async Task<Task?> StartAsync(Guid taskId, Guid messageId, Uri queue, string? traceParent, HandBackTimer late, CancellationToken shutdown)
+    /// <summary>Waits for a slot and starts the task in it; null when the hand-back deadline passed first.</summary>
+    private async Task<Task?> WaitForSlotAsync(
+        Guid taskId, Guid messageId, string? traceParent, SemaphoreSlim slots, CancellationToken late, CancellationToken shutdown)
     {
-        var slots = _slots.GetOrAdd(queue, static (_, n) => new SemaphoreSlim(n), _concurrency);
-        if (!slots.Wait(0, CancellationToken.None)) // a free slot, the common case, without a linked token per task
+        using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(shutdown, lifetime.ApplicationStopping, late))
         {
-            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(shutdown, lifetime.ApplicationStopping, late.Token);
             try
             {
                 await slots.WaitAsync(waiting.Token);
@@ -96,22 +131,18 @@ public sealed partial class TaskRunner(
                 return null;
             }
         }
+        return StartInSlot(taskId, messageId, traceParent, slots, shutdown);
+    }
+
+    /// <summary>The task's run in the slot it holds; failed at once, the slot given back, when the worker is stopping.</summary>
+    private Task StartInSlot(Guid taskId, Guid messageId, string? traceParent, SemaphoreSlim slots, CancellationToken shutdown)
+    {
         if (lifetime.ApplicationStopping.IsCancellationRequested) // stopping began as the slot came free
         {
             slots.Release();
-            throw new OperationCanceledException(lifetime.ApplicationStopping);
+            return Task.FromException(new OperationCanceledException(lifetime.ApplicationStopping));
         }
         return RunAndReleaseAsync(taskId, messageId, traceParent, slots, shutdown);
-    }
-
-    /// <summary>A message's hand-back deadline, started by its first task that has to wait (no timer for the rest).</summary>
-    private sealed class HandBackTimer(TimeSpan after, TimeProvider clock) : IDisposable
-    {
-        private CancellationTokenSource? _cts;
-
-        public CancellationToken Token => (_cts ??= new CancellationTokenSource(after, clock)).Token;
-
-        public void Dispose() => _cts?.Dispose();
     }
 
     private async Task RunAndReleaseAsync(Guid taskId, Guid messageId, string? traceParent, SemaphoreSlim slots, CancellationToken shutdown)
@@ -415,6 +446,9 @@ public sealed partial class TaskRunner(
 
     [LoggerMessage(LogLevel.Information, "{Count} of the {Total} task(s) of a message waited {Seconds} s for a slot; sent back to the queue for any worker")]
     private static partial void LogHandedBack(ILogger logger, int count, int total, double seconds);
+
+    [LoggerMessage(LogLevel.Warning, "Sending {Count} waiting task(s) of a message back to the queue failed; the message goes back whole")]
+    private static partial void LogHandBackFailed(ILogger logger, Exception e, int count);
 
     [LoggerMessage(LogLevel.Information, "Task {TaskId}: not runnable (finished, taken, canceled or expired); message dropped")]
     private static partial void LogDropped(ILogger logger, Guid taskId);
