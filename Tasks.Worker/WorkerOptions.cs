@@ -43,7 +43,7 @@ public sealed class WorkerOptions
 
     /// <summary>
     /// How long a task of a message this worker holds may wait for one of its slots before it goes back to the queue,
-    /// in a message of its own, for whichever worker is free first. A message may carry many tasks
+    /// in a message of its own, for any of the queue's workers with room (this one too, later). A message may carry many tasks
     /// (<c>Tasks:MaxTasksPerMessage</c>) and prefetch counts messages, so without it a busy worker could sit on a bulk
     /// load while others idle, and acknowledge its last message past RabbitMQ's <c>consumer_timeout</c>.
     /// </summary>

@@ -43,9 +43,10 @@ public sealed partial class TaskRunner(
     /// Runs the tasks of one message from the queue at <paramref name="queue"/>, each once one of that queue's slots
     /// is free, and returns when every one has an outcome. A task is claimed only once it has its slot, so none waits
     /// for one as <c>running</c>. Tasks still waiting after <c>Worker:HandBackSeconds</c> are given to
-    /// <paramref name="handBack"/> (with <paramref name="state"/>, by their index in the message), which sends them back to the queue, and the message
-    /// is done without them. Once the worker is stopping no task starts: a task still waiting then throws, and the
-    /// message goes back to the queue whole once its other tasks are done (their claims drop them on its redelivery).
+    /// <paramref name="handBack"/> (with <paramref name="state"/>, by their index in the message), which sends them
+    /// back to the queue, and the message is done without them. Once the worker is stopping no task starts: a task
+    /// still waiting then throws, and the message goes back to the queue whole once its other tasks are done (their
+    /// claims drop them on its redelivery).
     /// </summary>
     public async Task RunAsync<TState>(
         IReadOnlyList<Guid> taskIds, IReadOnlyList<string?>? traceParents, Guid messageId, Uri queue,
