@@ -70,7 +70,7 @@ public sealed partial class TaskRunner(
                 (waits ??= new Task<Task?>?[runs.Length])[i] = WaitForSlotAsync(taskIds[i], messageId, trace, slots, late.Token, shutdown);
             }
             if (waits is null) await (runs.Length == 1 ? runs[0]! : Task.WhenAll(runs!)); // the common case: all in free slots
-            else await RunWaitingAsync(runs, waits, handBack, state);
+            else await RunWaitingAsync(runs, waits, queue, handBack, state);
         }
         finally
         {
@@ -78,7 +78,8 @@ public sealed partial class TaskRunner(
         }
     }
 
-    private async Task RunWaitingAsync<TState>(Task?[] runs, Task<Task?>?[] waits, Func<TState, IReadOnlyList<int>, Task> handBack, TState state)
+    private async Task RunWaitingAsync<TState>(
+        Task?[] runs, Task<Task?>?[] waits, Uri queue, Func<TState, IReadOnlyList<int>, Task> handBack, TState state)
     {
         var waited = waits.OfType<Task<Task?>>().ToList();
         try
@@ -103,6 +104,7 @@ public sealed partial class TaskRunner(
             try
             {
                 await handBack(state, late);
+                telemetry.HandedBack(queue.Segments[^1], late.Count);
                 LogHandedBack(logger, late.Count, runs.Length, _handBackAfter.TotalSeconds);
             }
             catch (Exception e)
