@@ -81,28 +81,12 @@ public sealed class ObservabilityTests(ObservabilityTests.Stack stack) : IClassF
     [Fact]
     public async Task Tasks_sent_back_to_the_queue_run_in_the_trace_that_enqueued_them()
     {
-        var queue = "handback-" + Guid.NewGuid().ToString("N")[..8];
-        await using var busy = await stack.StartWorkerAsync(new()
-        {
-            ["Worker:Queues"] = queue, ["Worker:Concurrency"] = "1", ["Worker:Prefetch"] = "1", ["Worker:HandBackSeconds"] = "1",
-        });
         var trace = ActivityTraceId.CreateRandom();
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/tasks/batch")
-        {
-            Content = JsonContent.Create(new { tasks = Enumerable.Range(0, 3).Select(_ => new { name = "test.context", args = new { holdMilliseconds = 3000 }, queue }) }),
-        };
-        request.Headers.Add("traceparent", $"00-{trace}-{ActivitySpanId.CreateRandom()}-01");
-        using var response = await stack.Http.SendAsync(request);
-        response.EnsureSuccessStatusCode();
-        var tasks = (await response.Content.ReadFromJsonAsync<JsonElement>(ApiExtensions.Json)).GetProperty("items")
-            .EnumerateArray().Select(t => t.GetProperty("id").GetGuid()).ToArray();
-        await stack.Http.WaitForStateAsync(tasks[0], "running");
-        await using var idle = await stack.StartWorkerAsync(new() { ["Worker:Queues"] = queue, ["Worker:Concurrency"] = "2" });
-        foreach (var id in tasks) await stack.Http.WaitForStateAsync(id, "succeeded");
-        Assert.Equal(2, await stack.CountAsync("(SELECT DISTINCT message_id FROM tasks WHERE id = ANY($1)) m", tasks));
+        var tasks = await HandBack.RunAsync(stack, "handback-" + Guid.NewGuid().ToString("N")[..8], $"00-{trace}-{ActivitySpanId.CreateRandom()}-01");
 
-        var runs = await stack.Spans.TaskRunsAsync(tasks.Length);
-        Assert.All(tasks, id => Assert.Equal(trace, runs[id].TraceId));
+        Assert.Equal(["busy", "idle", "idle"], tasks.Select(t => t.Worker)); // two of them were sent back
+        var runs = await stack.Spans.TaskRunsAsync(tasks.Count);
+        Assert.All(tasks, t => Assert.Equal(trace, runs[t.Id].TraceId));
     }
 
     [Fact]

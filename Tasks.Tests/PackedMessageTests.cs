@@ -47,25 +47,13 @@ public sealed class PackedMessageTests(TasksStack stack) : IClassFixture<TasksSt
                 if (tag is { Key: "task.queue", Value: string q } && q == queue) Interlocked.Add(ref handedBack, n);
         });
         meter.Start();
-        // One slot and one message held at a time: what this worker sends back can only go to another.
-        await using var busy = await stack.StartWorkerAsync(new()
-        {
-            ["Worker:Queues"] = queue, ["Worker:Concurrency"] = "1", ["Worker:Prefetch"] = "1",
-            ["Worker:HandBackSeconds"] = "1", ["Worker:Name"] = "busy",
-        });
-        var tasks = await stack.Http.EnqueueBatchAsync([.. Enumerable.Range(0, 3).Select(_ =>
-            new { name = "test.context", args = new { holdMilliseconds = 3000 }, queue })]);
-        await stack.Http.WaitForStateAsync(tasks[0].Id, "running"); // the busy worker holds the message of all three
-        await using var idle = await stack.StartWorkerAsync(new() { ["Worker:Queues"] = queue, ["Worker:Concurrency"] = "2", ["Worker:Name"] = "idle" });
-
-        var done = new List<TaskView>();
-        foreach (var t in tasks) done.Add(await stack.Http.WaitForStateAsync(t.Id, "succeeded"));
+        var done = await HandBack.RunAsync(stack, queue);
 
         // The first ran where it was; the two that waited a second for the busy worker's one slot went back to the
         // queue, together, and the idle worker ran them, each once.
         Assert.Equal(["busy", "idle", "idle"], done.Select(t => t.Worker));
         Assert.All(done, t => Assert.Equal(1, t.Attempts));
-        Assert.Equal(2, await stack.CountAsync("(SELECT DISTINCT message_id FROM tasks WHERE id = ANY($1)) m", tasks.Select(t => t.Id).ToArray()));
+        Assert.Equal(2, await stack.CountAsync("(SELECT DISTINCT message_id FROM tasks WHERE id = ANY($1)) m", done.Select(t => t.Id).ToArray()));
         Assert.Equal(2, Interlocked.Read(ref handedBack)); // what operators see: tasks_handed_back_total{task_queue=...}
     }
 

@@ -18,9 +18,14 @@ public static class ApiExtensions
     }
 
     /// <summary><c>POST /api/v1/tasks/batch</c>: the stored tasks, in the given order.</summary>
-    public static async Task<List<TaskView>> EnqueueBatchAsync(this HttpClient http, params object[] tasks)
+    public static Task<List<TaskView>> EnqueueBatchAsync(this HttpClient http, params object[] tasks) => http.EnqueueBatchAsync(null, tasks);
+
+    /// <summary><c>POST /api/v1/tasks/batch</c> in the caller's trace (a <c>traceparent</c> header), when given.</summary>
+    public static async Task<List<TaskView>> EnqueueBatchAsync(this HttpClient http, string? traceParent, params object[] tasks)
     {
-        using var response = await http.PostAsJsonAsync("/api/v1/tasks/batch", new { tasks }, Json);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/tasks/batch") { Content = JsonContent.Create(new { tasks }, options: Json) };
+        if (traceParent is not null) request.Headers.Add("traceparent", traceParent);
+        using var response = await http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"Expected 202, got {(int)response.StatusCode}: {text}");
         return JsonSerializer.Deserialize<BatchView>(text, Json)!.Items;
