@@ -97,26 +97,37 @@ public sealed partial class TaskRunner(
             if (wait.Result is { } run) runs[i] = run;
             else late.Add(i);
         }
-        Exception? handBackFailed = null;
-        // Not when stopping: the message then goes back whole anyway.
-        if (late.Count > 0 && waited.TrueForAll(w => w.IsCompletedSuccessfully) && !lifetime.ApplicationStopping.IsCancellationRequested)
+        // Every task that didn't start is either sent back here or keeps the message from being acknowledged: when
+        // the worker is stopping, when a task of it failed already (the message is retried whole, these with it),
+        // or when the send failed, the message goes back whole and its finished tasks are dropped at their claims.
+        Exception? notSentBack = null;
+        if (late.Count > 0 && waited.TrueForAll(w => w.IsCompletedSuccessfully))
         {
-            try
+            if (lifetime.ApplicationStopping.IsCancellationRequested)
+                notSentBack = new OperationCanceledException(lifetime.ApplicationStopping);
+            else if (Array.Exists(runs, r => r is { IsFaulted: true } or { IsCanceled: true }))
+                notSentBack = new InvalidOperationException($"{late.Count} task(s) of the message were not sent back: another failed.");
+            else
             {
-                await handBack(state, late);
-                telemetry.HandedBack(queue.Segments[^1], late.Count);
-                LogHandedBack(logger, late.Count, runs.Length, _handBackAfter.TotalSeconds);
-            }
-            catch (Exception e)
-            {
-                // Not acknowledged then: the message comes back whole, its finished tasks dropped at their claims.
-                LogHandBackFailed(logger, e, late.Count);
-                handBackFailed = e;
+                try
+                {
+                    await handBack(state, late);
+                }
+                catch (Exception e)
+                {
+                    LogHandBackFailed(logger, e, late.Count);
+                    notSentBack = e;
+                }
+                if (notSentBack is null)
+                {
+                    telemetry.HandedBack(queue.Segments[^1], late.Count);
+                    LogHandedBack(logger, late.Count, runs.Length, _handBackAfter.TotalSeconds);
+                }
             }
         }
-        await Task.WhenAll(runs.OfType<Task>());
+        await Task.WhenAll(runs.OfType<Task>()); // rethrows what failed a started task
         await Task.WhenAll(waited); // rethrows what stopped a task from starting (the worker stopping)
-        if (handBackFailed is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(handBackFailed);
+        if (notSentBack is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(notSentBack);
     }
 
     /// <summary>Waits for a slot and starts the task in it; null when the hand-back deadline passed first.</summary>
