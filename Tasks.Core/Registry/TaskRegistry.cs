@@ -43,11 +43,12 @@ public sealed partial class TaskRegistry
         _byName = byName.ToFrozenDictionary(StringComparer.Ordinal);
         Names = [.. _byName.Keys.Order(StringComparer.Ordinal)];
 
-        var configured = options?.Value.Queues ?? [];
+        var configured = options?.Value.Queues ?? []; // checked at start-up (QueueNames.PatternProblem)
+        var patterns = configured.Where(q => q.EndsWith('*')).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         _queues = byName.Values.Select(d => d.Queue).Append(QueueNames.DefaultQueue)
-            .Concat(configured.Where(q => !q.EndsWith('*'))).ToFrozenSet(StringComparer.Ordinal);
-        _queuePrefixes = [.. configured.Where(q => q.EndsWith('*')).Select(q => q[..^1]).Distinct(StringComparer.Ordinal)];
-        Queues = [.. _queues.Order(StringComparer.Ordinal), .. configured.Where(q => q.EndsWith('*')).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+            .Concat(configured.Except(patterns, StringComparer.Ordinal)).ToFrozenSet(StringComparer.Ordinal);
+        _queuePrefixes = [.. patterns.Select(p => p[..^1])];
+        Queues = [.. _queues.Order(StringComparer.Ordinal), .. patterns];
     }
 
     public IReadOnlyList<string> Names { get; }
