@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -160,11 +159,14 @@ public sealed partial class TaskEnqueuer(
             foreach (var m in messages) error(field, m);
 
         var queue = request.Queue ?? definition.Queue;
-        if (!QueueName().IsMatch(queue))
-            error("queue", "queue must be 1-100 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.");
-        if (request.ExpiresAt is { } expires && expires <= now)
+        if (registry.QueueProblem(queue) is { } queueProblem)
+            error("queue", queueProblem);
+        // Any offset is the same instant; PostgreSQL's timestamptz (through Npgsql) takes UTC only.
+        var runAt = request.RunAt?.ToUniversalTime();
+        var expiresAt = request.ExpiresAt?.ToUniversalTime();
+        if (expiresAt is { } expires && expires <= now)
             error("expiresAt", "expiresAt is in the past.");
-        if (request.ExpiresAt is { } e2 && request.RunAt is { } r2 && e2 <= r2)
+        if (expiresAt is { } e2 && runAt is { } r2 && e2 <= r2)
             error("expiresAt", "expiresAt is before the task would run.");
         if (request.MaxAttempts is < 1 or > MaxAttemptsLimit)
             error("maxAttempts", $"maxAttempts must be between 1 and {MaxAttemptsLimit}.");
@@ -185,17 +187,14 @@ public sealed partial class TaskEnqueuer(
             MaxAttempts = request.MaxAttempts ?? definition.MaxAttempts,
             TimeLimitSeconds = request.TimeLimitSeconds ?? definition.TimeLimitSeconds,
             BackoffSeconds = request.BackoffSeconds ?? definition.BackoffSeconds,
-            ExpiresAt = request.ExpiresAt,
+            ExpiresAt = expiresAt,
             IdempotencyKey = request.IdempotencyKey,
             ScheduleName = request.ScheduleName,
             TraceParent = System.Diagnostics.Activity.Current?.Id,
         };
-        TaskStateMachine.Start(task, now, request.RunAt);
+        TaskStateMachine.Start(task, now, runAt);
         return task;
     }
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,99}$")]
-    private static partial Regex QueueName();
 
     [LoggerMessage(LogLevel.Warning, "Publishing {Count} committed task(s) failed; they stay pending and the sweeper will publish them")]
     private static partial void LogPublishDeferred(ILogger logger, Exception e, int count);

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Tasks.Core.Hosting;
 
 /// <summary>Settings every host shares (section <c>Tasks</c>).</summary>
-public sealed class TasksOptions
+public sealed class TasksOptions : IValidatableObject
 {
     public const string Section = "Tasks";
 
@@ -47,4 +47,18 @@ public sealed class TasksOptions
     public int MaxTasksPerMessage { get; set; } = DefaultMaxTasksPerMessage;
 
     public const int DefaultMaxTasksPerMessage = 50;
+
+    /// <summary>
+    /// Queues tasks may be sent to besides <c>default</c> and those the task contracts name: each a queue name, or a
+    /// prefix ending in <c>*</c> (<c>tenant-*</c>), or <c>*</c> for any. A task for any other queue is refused, so
+    /// no caller can make the broker create queues nobody consumes.
+    /// </summary>
+    public string[] Queues { get; set; } = [];
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        for (var i = 0; i < Queues.Length; i++)
+            if (Registry.QueueNames.PatternProblem(Queues[i] ?? "") is { } problem)
+                yield return new ValidationResult($"Tasks:Queues:{i}: {problem}", [nameof(Queues)]);
+    }
 }

@@ -3,6 +3,8 @@ using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Microsoft.Extensions.Options;
+using Tasks.Core.Hosting;
 
 namespace Tasks.Core.Registry;
 
@@ -19,25 +21,50 @@ public sealed partial class TaskRegistry
         RespectNullableAnnotations = true,
         RespectRequiredConstructorParameters = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        AllowDuplicateProperties = false, // {"seconds": 1, "seconds": 99999} is a mistake, not "the last one wins"
         TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
     };
 
     private readonly FrozenDictionary<string, TaskDefinition> _byName;
+    private readonly FrozenSet<string> _queues;
+    private readonly string[] _queuePrefixes;
 
-    public TaskRegistry(IEnumerable<TaskDefinition> definitions)
+    public TaskRegistry(IEnumerable<TaskDefinition> definitions, IOptions<TasksOptions>? options = null)
     {
         var byName = new Dictionary<string, TaskDefinition>(StringComparer.Ordinal);
         foreach (var d in definitions)
         {
             if (byName.TryGetValue(d.Name, out var other) && other.ArgsType != d.ArgsType)
                 throw new InvalidOperationException($"Task name '{d.Name}' is claimed by {other.ArgsType} and {d.ArgsType}.");
+            if (QueueNames.Problem(d.Queue) is { } problem)
+                throw new InvalidOperationException($"Task '{d.Name}' ({d.ArgsType}) names queue '{d.Queue}': {problem}");
             byName[d.Name] = d;
         }
         _byName = byName.ToFrozenDictionary(StringComparer.Ordinal);
         Names = [.. _byName.Keys.Order(StringComparer.Ordinal)];
+
+        var configured = options?.Value.Queues ?? []; // checked at start-up (QueueNames.PatternProblem)
+        var patterns = configured.Where(q => q.EndsWith('*')).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        _queues = byName.Values.Select(d => d.Queue).Append(QueueNames.DefaultQueue)
+            .Concat(configured.Except(patterns, StringComparer.Ordinal)).ToFrozenSet(StringComparer.Ordinal);
+        _queuePrefixes = [.. patterns.Select(p => p[..^1])];
+        Queues = [.. _queues.Order(StringComparer.Ordinal), .. patterns];
     }
 
     public IReadOnlyList<string> Names { get; }
+
+    /// <summary>The queues tasks may go to: <c>default</c>, the contracts' own, and <c>Tasks:Queues</c> (prefixes with their <c>*</c>).</summary>
+    public IReadOnlyList<string> Queues { get; }
+
+    /// <summary>Why a task can't go to <paramref name="queue"/> (a name RabbitMQ would refuse, or a queue not known here), or null.</summary>
+    public string? QueueProblem(string queue)
+    {
+        if (QueueNames.Problem(queue) is { } problem) return problem;
+        if (_queues.Contains(queue)) return null;
+        foreach (var prefix in _queuePrefixes)
+            if (queue.StartsWith(prefix, StringComparison.Ordinal) && queue.Length > prefix.Length) return null;
+        return $"Unknown queue '{queue}'. Known queues: {string.Join(", ", Queues)} (more can be added with the setting Tasks:Queues).";
+    }
 
     public bool TryGet(string name, out TaskDefinition definition) => _byName.TryGetValue(name, out definition!);
 
@@ -61,6 +88,11 @@ public sealed partial class TaskRegistry
     public static ArgsCheck Check(TaskDefinition definition, JsonElement? args)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        if (args is { ValueKind: not JsonValueKind.Undefined } given && StorableJson.Problem(given) is { } unstorable)
+        {
+            errors["args" + unstorable.Path] = [unstorable.Message];
+            return new ArgsCheck(null, null, errors);
+        }
         object? value;
         try
         {

@@ -127,11 +127,15 @@ public class TasksStack : IAsyncLifetime
             EnvironmentName = "Testing",
             ContentRootPath = AppContext.BaseDirectory,
         });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings)
+        var all = new Dictionary<string, string?>(settings)
         {
             ["ConnectionStrings:Tasks"] = Postgres,
             ["ConnectionStrings:RabbitMq"] = rabbit ?? Rabbit.ToString(),
-        });
+        };
+        // Tests send tasks to queues they invent (a fresh one per test): any valid name is known, unless a stack's
+        // settings list queues of their own.
+        if (!settings.Keys.Any(k => k.StartsWith("Tasks:Queues", StringComparison.OrdinalIgnoreCase))) all["Tasks:Queues:0"] = "*";
+        builder.Configuration.AddInMemoryCollection(all);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
@@ -151,6 +155,7 @@ public class TasksStack : IAsyncLifetime
         ["Health__Port"] = healthPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Logging__Colors"] = "false",
         ["Tasks__LeaseSeconds"] = Settings["Tasks:LeaseSeconds"]!,
+        ["Tasks__Queues__0"] = "*",
     };
 
     public NpgsqlDataSource OpenDatabase() => NpgsqlDataSource.Create(Postgres);

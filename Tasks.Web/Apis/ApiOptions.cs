@@ -14,4 +14,8 @@ public sealed class ApiOptions
     /// <summary>Most tasks in one <c>/batch</c> call.</summary>
     [Range(1, 100_000)]
     public int MaxBatchSize { get; set; } = 1000;
+
+    /// <summary>How far ahead a task may be put off, by <c>delaySeconds</c> or <c>runAt</c>.</summary>
+    [Range(1, 36500)]
+    public int MaxDelayDays { get; set; } = 365;
 }

@@ -8,18 +8,20 @@ public sealed record EnqueueBody(
     string? Name, JsonElement? Args, string? Queue, double? DelaySeconds, DateTimeOffset? RunAt, DateTimeOffset? ExpiresAt,
     int? MaxAttempts, int? TimeLimitSeconds, double? BackoffSeconds, string? IdempotencyKey)
 {
-    public const double MaxDelaySeconds = 365 * 86400;
-
-    public EnqueueRequest ToRequest(DateTimeOffset now, Action<string, string> error)
+    public EnqueueRequest ToRequest(DateTimeOffset now, ApiOptions options, Action<string, string> error)
     {
-        if (DelaySeconds is { } d && (double.IsNaN(d) || d < 0 || d > MaxDelaySeconds))
-            error("delaySeconds", $"delaySeconds must be between 0 and {MaxDelaySeconds}.");
+        var maxDelaySeconds = options.MaxDelayDays * 86400.0;
+        var delayOk = DelaySeconds is not { } d || (!double.IsNaN(d) && d >= 0 && d <= maxDelaySeconds);
+        if (!delayOk)
+            error("delaySeconds", $"delaySeconds must be between 0 and {maxDelaySeconds} ({options.MaxDelayDays} days, setting Api:MaxDelayDays).");
         if (DelaySeconds is not null && RunAt is not null)
             error("runAt", "Give delaySeconds or runAt, not both.");
+        else if (RunAt is { } runAt && runAt > now.AddDays(options.MaxDelayDays))
+            error("runAt", $"runAt must be at most {options.MaxDelayDays} days ahead (setting Api:MaxDelayDays).");
         return new EnqueueRequest(Name ?? "", Args)
         {
             Queue = Queue,
-            RunAt = RunAt ?? (DelaySeconds is { } delay and >= 0 and <= MaxDelaySeconds ? now.AddSeconds(delay) : null),
+            RunAt = RunAt ?? (DelaySeconds is { } delay && delayOk ? now.AddSeconds(delay) : null),
             ExpiresAt = ExpiresAt,
             MaxAttempts = MaxAttempts,
             TimeLimitSeconds = TimeLimitSeconds,

@@ -16,6 +16,7 @@ internal static class JsonBody
     {
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         RespectNullableAnnotations = true,
+        AllowDuplicateProperties = false, // which of two "name"s was meant is a guess: refuse it
     };
 
     public static async Task<(T? Value, ProblemHttpResult? Problem)> ReadAsync<T>(HttpRequest request, long limit, CancellationToken ct)

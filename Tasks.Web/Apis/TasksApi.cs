@@ -32,7 +32,7 @@ public static class TasksApi
         if (problem is not null) return problem;
 
         var errors = new Dictionary<string, string[]>();
-        var enqueue = body!.ToRequest(clock.GetUtcNow(), (field, message) => errors[field] = [message]);
+        var enqueue = body!.ToRequest(clock.GetUtcNow(), options.Value, (field, message) => errors[field] = [message]);
         if (errors.Count > 0) return ValidationProblem(errors);
         var result = await enqueuer.EnqueueAsync([enqueue], "", ct);
         if (!result.IsValid) return ValidationProblem(result.Errors);
@@ -55,7 +55,7 @@ public static class TasksApi
         for (var i = 0; i < tasks.Count; i++)
             if (tasks[i] is null) errors[$"tasks[{i}]"] = ["Each task must be a JSON object."];
         if (errors.Count > 0) return ValidationProblem(errors);
-        var requests = tasks.Select((t, i) => t.ToRequest(now, (field, message) => errors[$"tasks[{i}].{field}"] = [message])).ToList();
+        var requests = tasks.Select((t, i) => t.ToRequest(now, options.Value, (field, message) => errors[$"tasks[{i}].{field}"] = [message])).ToList();
         if (errors.Count > 0) return ValidationProblem(errors);
         var result = await enqueuer.EnqueueAsync(requests, "tasks[{0}].", ct);
         if (!result.IsValid) return ValidationProblem(result.Errors);
