@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Tasks.Core.Auth;
 using Tasks.Core.Enqueueing;
 using Tasks.Core.Registry;
@@ -45,8 +46,15 @@ public static class Scopes
     /// <summary>The API key scheme, a policy per scope (named as the scope: <c>RequireAuthorization("enqueue")</c>) and 403s that name it.</summary>
     public static IServiceCollection AddTasksAuth(this IServiceCollection services)
     {
-        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        // The core services, not AddAuthentication(): that brings data protection, whose key ring is made and written
+        // to disk at start-up (with a warning) for nothing a bearer key needs. Cookie sign-in will bring it, stored properly.
+        services.AddAuthenticationCore(o =>
+        {
+            o.DefaultScheme = ApiKeyAuthenticationHandler.SchemeName;
+            o.AddScheme<ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        });
+        services.AddWebEncoders();
+        services.TryAddTransient<ApiKeyAuthenticationHandler>();
         services.AddOptions<ApiKeyAuthenticationOptions>(ApiKeyAuthenticationHandler.SchemeName)
             .Configure<IConfiguration>((o, config) => o.KeyCacheSeconds = config.GetValue("Auth:KeyCacheSeconds", o.KeyCacheSeconds))
             .ValidateDataAnnotations().ValidateOnStart();
