@@ -89,7 +89,8 @@ public static class KeyCommands
                     throw new ArgumentOutOfRangeException(nameof(command), command, null);
             }
         }
-        catch (Exception e) when (e is Npgsql.NpgsqlException or Microsoft.EntityFrameworkCore.DbUpdateException or InvalidOperationException)
+        catch (Exception e) when (e is Npgsql.NpgsqlException or Microsoft.EntityFrameworkCore.DbUpdateException
+                                       or Microsoft.EntityFrameworkCore.Storage.RetryLimitExceededException or InvalidOperationException)
         {
             await stderr.WriteLineAsync($"keys: {e.GetBaseException().Message.ReplaceLineEndings(" ")} (is the database reachable and migrated?)");
             return 1;
