@@ -8,7 +8,8 @@ public sealed class ApiKey
     public Guid Id { get; set; }
     public required string Name { get; set; }
     public required string Hash { get; set; }
-    public ApiKeyScope Scope { get; set; }
+    /// <summary>What the key may do; the least unless said otherwise.</summary>
+    public ApiKeyScope Scope { get; set; } = ApiKeyScope.Read;
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? RevokedAt { get; set; }
 }
