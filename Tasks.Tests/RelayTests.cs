@@ -58,8 +58,9 @@ public sealed partial class RelayTests(RelayTests.Stack stack) : IClassFixture<R
     {
         // RabbitMQ refuses to declare a queue named amq.* (403 ACCESS_REFUSED, closing the channel). Before, that
         // failed every round it was in, and it was in every round: no delayed task or retry went out again.
-        var poisoned = Guid.CreateVersion7();
+        var (poisoned, good) = (Guid.CreateVersion7(), Guid.CreateVersion7());
         await InsertPendingAsync(poisoned, "amq.x", "1 minute");
+        await InsertPendingAsync(good, "default", "1 minute"); // in the same round, the first one
         await using var scheduler = await StartSchedulerAsync(new()
         {
             ["Relay:PendingGraceSeconds"] = "1",
@@ -69,6 +70,7 @@ public sealed partial class RelayTests(RelayTests.Stack stack) : IClassFixture<R
         var delayed = await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { message = "later" }, delaySeconds = 1 });
         var retried = await stack.Http.EnqueueAsync(new { name = "demo.fail", args = new { failTimes = 1 }, backoffSeconds = 0.2 });
 
+        Assert.Equal(1, (await stack.Http.WaitForStateAsync(good, "succeeded")).Attempts);
         Assert.Equal(1, (await stack.Http.WaitForStateAsync(delayed.Id, "succeeded")).Attempts);
         Assert.Equal(2, (await stack.Http.WaitForStateAsync(retried.Id, "succeeded")).Attempts);
         var failed = await stack.Http.WaitForStateAsync(poisoned, "failed");
