@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -143,5 +144,43 @@ public sealed partial class RelayTests(RelayTests.Stack stack) : IClassFixture<R
 
         var done = await stack.Http.WaitForStateAsync(task.Id, "succeeded");
         Assert.Equal(1, done.Attempts);
+    }
+
+    [Fact]
+    public async Task A_full_queue_that_nacks_costs_its_tasks_no_try()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // A queue full at once, whose messages the broker nacks (overflow: reject-publish): back-pressure, not a bad row.
+        var queue = "full-" + Guid.NewGuid().ToString("N")[..8];
+        using (var management = stack.Servers.ManagementClient())
+        {
+            using var put = await management.PutAsJsonAsync(new Uri($"api/policies/{stack.Name}/{queue}", UriKind.Relative), new Dictionary<string, object>
+            {
+                ["pattern"] = $"^{queue}$",
+                ["apply-to"] = "queues",
+                ["definition"] = new Dictionary<string, object> { ["max-length"] = 0, ["overflow"] = "reject-publish" },
+            }, ct);
+            put.EnsureSuccessStatusCode();
+        }
+        var (full, good) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+        await InsertPendingAsync(full, queue, "1 minute");
+        await InsertPendingAsync(good, "default", "1 minute");
+        await using var scheduler = await StartSchedulerAsync(new()
+        {
+            ["Relay:PendingGraceSeconds"] = "1",
+            ["Relay:MaxPublishAttempts"] = "2",
+            ["Relay:PublishBackoffSeconds"] = "0.3",
+        });
+
+        Assert.Equal(1, (await stack.Http.WaitForStateAsync(good, "succeeded")).Attempts);
+        // More nacked rounds than MaxPublishAttempts: before, the task was failed after the second.
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); Nacks() < 3 && DateTime.UtcNow < deadline;) await Task.Delay(100, ct);
+        Assert.True(Nacks() >= 3, $"{Nacks()} nacked rounds");
+        Assert.Equal("pending", (await stack.Http.GetTaskAsync(full)).State);
+        Assert.Equal(1, await stack.CountAsync("tasks WHERE id = $1 AND publish_attempts IS NULL", full));
+        await stack.ExecuteAsync("DELETE FROM tasks WHERE id = $1", full); // not tried again by the other tests' relays
+
+        int Nacks() => stack.Logs.Events.Count(e => e.Level == LogLevel.Warning && e.Message.Contains("nack", StringComparison.Ordinal)
+            && e.Message.Contains(queue, StringComparison.Ordinal));
     }
 }

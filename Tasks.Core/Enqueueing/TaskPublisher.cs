@@ -239,7 +239,7 @@ public sealed class TaskPublisher : IAsyncDisposable
 
     private static PublishRefusal[] Refuse(List<TaskToPublish> tasks, string reason) => tasks.ConvertAll(t => new PublishRefusal(t, reason)).ToArray();
 
-    /// <summary>A message's confirm as the tasks refused: none once confirmed, all of them when returned or rejected.</summary>
+    /// <summary>A message's confirm as the tasks refused: none once confirmed, all of them when returned or nacked.</summary>
     private async Task<PublishRefusal[]> Confirmed(ValueTask confirm, List<TaskToPublish> message)
     {
         try
@@ -256,7 +256,9 @@ public sealed class TaskPublisher : IAsyncDisposable
                 _declared.TryRemove(queue, out _); // deleted meanwhile: declared again by the next batch
                 return Refuse(message, $"The broker returned the message for queue '{queue}': {returned.ReplyCode} {returned.ReplyText}");
             }
-            return Refuse(message, $"The broker rejected the message for queue '{queue}' (nack)");
+            // A nack is the broker's state (a full queue with reject-publish, an internal error), not the tasks':
+            // they wait and go again, uncharged.
+            return [.. message.ConvertAll(t => new PublishRefusal(t, $"The broker did not take the message for queue '{queue}' (nack: a full queue?)", Charged: false))];
         }
     }
 
