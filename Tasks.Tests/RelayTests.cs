@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Tasks.Core.Enqueueing;
+using Tasks.Core.Lifecycle;
 using Tasks.Scheduler;
 using Tasks.Tests.Infrastructure;
 
@@ -182,5 +184,28 @@ public sealed partial class RelayTests(RelayTests.Stack stack) : IClassFixture<R
 
         int Nacks() => stack.Logs.Events.Count(e => e.Level == LogLevel.Warning && e.Message.Contains("nack", StringComparison.Ordinal)
             && e.Message.Contains(queue, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_refused_queue_declaration_fails_no_confirm_in_flight()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var queue = "inflight-" + Guid.NewGuid().ToString("N")[..8];
+        await using var scope = stack.Web.Services.CreateAsyncScope();
+        var publisher = scope.ServiceProvider.GetRequiredService<TaskPublisher>();
+        // One task given 10000 times: 10000 messages (nobody reads the queue), whose confirms take a while.
+        var many = Enumerable.Repeat(new TaskToPublish(Guid.CreateVersion7(), "demo.echo", queue), 10_000).ToArray();
+        var first = publisher.PublishAsync(many, ct);
+        // Meanwhile queues the broker refuses (403 for amq.*), each a batch of its own: before, each refusal closed
+        // the publishing channel and failed the confirms the first call still waited for.
+        var refusals = 0;
+        do refusals += (await publisher.PublishEachAsync([new TaskToPublish(Guid.CreateVersion7(), "demo.echo", "amq.y")], ct)).Count;
+        while (!first.IsCompleted);
+        await first;
+        Assert.True(refusals > 0);
+
+        using var management = stack.Servers.ManagementClient();
+        using var delete = await management.DeleteAsync(new Uri($"api/queues/{stack.Name}/{queue}", UriKind.Relative), ct);
+        delete.EnsureSuccessStatusCode();
     }
 }
