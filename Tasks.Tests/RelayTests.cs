@@ -208,4 +208,20 @@ public sealed partial class RelayTests(RelayTests.Stack stack) : IClassFixture<R
         using var delete = await management.DeleteAsync(new Uri($"api/queues/{stack.Name}/{queue}", UriKind.Relative), ct);
         delete.EnsureSuccessStatusCode();
     }
+
+    [Fact]
+    public async Task A_task_inserted_late_in_a_long_transaction_is_stamped_with_the_insert_time()
+    {
+        // The EF Core insert takes updated_at from the column's default: the transaction's start (now()) made a row
+        // inserted late in a handler's long transaction look orphaned at once, so the relay published it twice.
+        var id = Guid.CreateVersion7();
+        await stack.ExecuteAsync(
+            """
+            WITH s AS (SELECT pg_sleep(0.5))
+            INSERT INTO tasks (id, name, queue, state, args, attempts, max_attempts, attempts_base, time_limit_seconds,
+                               backoff_seconds, enqueued_at, cancel_requested)
+            SELECT $1, 'demo.echo', 'default', 'succeeded', '{}', 0, 1, 0, 30, 1, now(), false FROM s
+            """, id);
+        Assert.Equal(1, await stack.CountAsync("tasks WHERE id = $1 AND updated_at >= enqueued_at + interval '0.4 s'", id));
+    }
 }
