@@ -25,20 +25,27 @@ public sealed class HostHardeningTests(HostHardeningTests.Stack stack) : IClassF
         }
     }
 
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Worker_health_port_listens_on_loopback_unless_Health_Urls_says_otherwise(bool everywhere)
+    [Fact]
+    public async Task Worker_health_port_listens_on_loopback_unless_Health_Urls_says_otherwise()
     {
-        var port = HostProcess.FreePort();
-        var env = stack.Environment();
-        env["Health__Port"] = port.ToString(CultureInfo.InvariantCulture);
-        if (everywhere) env["Health__Urls"] = $"http://0.0.0.0:{port}";
-        var queue = "bind-" + Guid.NewGuid().ToString("N")[..8];
-        await using var worker = await HostProcess.StartOnOwnUrlsAsync("Tasks.Worker", env, port, "--queues", queue);
+        async Task<(HostProcess Worker, int Port)> StartAsync(bool everywhere)
+        {
+            var port = HostProcess.FreePort();
+            var env = stack.Environment();
+            env["Health__Port"] = port.ToString(CultureInfo.InvariantCulture);
+            if (everywhere) env["Health__Urls"] = $"http://0.0.0.0:{port}";
+            var queue = "bind-" + Guid.NewGuid().ToString("N")[..8];
+            return (await HostProcess.StartOnOwnUrlsAsync("Tasks.Worker", env, port, "--queues", queue), port);
+        }
+        var starting = new[] { StartAsync(everywhere: false), StartAsync(everywhere: true) };
+        await StartedOrStoppedAsync(starting.Select(async t => (await t).Worker).ToArray());
+        var started = starting.Select(t => t.Result).ToArray();
+        await using var local = started[0].Worker;
+        await using var everywhere = started[1].Worker;
 
-        // The kernel's own list of listening sockets on that port (IPv4 and IPv6), by local address.
-        Assert.Equal([everywhere ? "00000000" : "0100007F"], ListeningAddresses(port));
+        // The kernel's own list of listening sockets on each port (IPv4 and IPv6), by local address.
+        Assert.Equal(["0100007F"], ListeningAddresses(started[0].Port)); // 127.0.0.1
+        Assert.Equal(["00000000"], ListeningAddresses(started[1].Port)); // 0.0.0.0
     }
 
     /// <summary>Local addresses (hex, as /proc/net/tcp writes them) of the sockets listening on <paramref name="port"/>.</summary>
@@ -89,20 +96,38 @@ public sealed class HostHardeningTests(HostHardeningTests.Stack stack) : IClassF
     {
         var env = stack.Environment(); // with the management URL: the scheduler polls queue depths over HTTP
         var queue = "quiet-" + Guid.NewGuid().ToString("N")[..8];
-        await using var web = await HostProcess.StartAsync("Tasks.Web", env);
-        await using var worker = await HostProcess.StartAsync("Tasks.Worker", env, "--queues", queue);
-        await using var scheduler = await HostProcess.StartAsync("Tasks.Scheduler", env);
+        var hosts = await StartedOrStoppedAsync(
+            HostProcess.StartAsync("Tasks.Web", env),
+            HostProcess.StartAsync("Tasks.Worker", env, "--queues", queue),
+            HostProcess.StartAsync("Tasks.Scheduler", env));
+        await using var web = hosts[0];
+        await using var worker = hosts[1];
+        await using var scheduler = hosts[2];
         await Task.Delay(TimeSpan.FromSeconds(1)); // start-up's last lines
 
-        HostProcess[] hosts = [web, worker, scheduler];
         var before = hosts.Select(h => h.Output.Length).ToArray();
-        await Task.Delay(TimeSpan.FromSeconds(7)); // more than one backlog poll (every 5 s)
+        await Task.Delay(TimeSpan.FromSeconds(6)); // more than a backlog poll's interval (5 s)
         for (var i = 0; i < hosts.Length; i++)
             Assert.True(hosts[i].Output.Length == before[i], $"host {i} (web, worker, scheduler) wrote at rest:\n{hosts[i].Output[before[i]..]}");
 
         // The polls did happen: the queue-depth gauge comes from the management API.
         using var http = new HttpClient { BaseAddress = scheduler.Address };
         Assert.Contains("tasks_queue_depth", await http.GetStringAsync("/metrics"));
+    }
+
+    /// <summary>Hosts started together; if one fails, the others are stopped before the failure is thrown.</summary>
+    private static async Task<HostProcess[]> StartedOrStoppedAsync(params Task<HostProcess>[] starting)
+    {
+        try
+        {
+            return await Task.WhenAll(starting);
+        }
+        catch
+        {
+            foreach (var t in starting)
+                if (t.IsCompletedSuccessfully) await t.Result.DisposeAsync();
+            throw;
+        }
     }
 
     private static async Task<string> WaitForReadinessAsync(HttpClient http, HttpStatusCode expected)
