@@ -10,21 +10,8 @@ namespace Tasks.Tests;
 /// What the hosts show and tell, run as operators run them: where worker and scheduler listen, what readiness says
 /// to a caller (and what it leaves to the log), and how much a host at rest writes.
 /// </summary>
-public sealed class HostHardeningTests(HostHardeningTests.Stack stack) : IClassFixture<HostHardeningTests.Stack>
+public sealed class HostHardeningTests(HostsOnlyStack stack) : IClassFixture<HostsOnlyStack>
 {
-    public sealed class Stack : TasksStack
-    {
-        protected override bool StartWorker => false;
-        protected override bool StartScheduler => false;
-
-        public Dictionary<string, string> Environment()
-        {
-            var env = ProcessEnvironment(0);
-            env["RabbitMq__ManagementUrl"] = Servers.Management.ToString();
-            return env;
-        }
-    }
-
     [Fact]
     public async Task Worker_health_port_listens_on_loopback_unless_Health_Urls_says_otherwise()
     {

@@ -10,21 +10,8 @@ namespace Tasks.Tests;
 /// The hosts as operators run them, each its own process: what they log, what they expose to Prometheus, and how
 /// their readiness follows the broker.
 /// </summary>
-public sealed class OperationsTests(OperationsTests.Stack stack) : IClassFixture<OperationsTests.Stack>
+public sealed class OperationsTests(HostsOnlyStack stack) : IClassFixture<HostsOnlyStack>
 {
-    public sealed class Stack : TasksStack
-    {
-        protected override bool StartWorker => false;
-        protected override bool StartScheduler => false;
-
-        public Dictionary<string, string> Environment()
-        {
-            var env = ProcessEnvironment(0);
-            env["RabbitMq__ManagementUrl"] = Servers.Management.ToString();
-            return env;
-        }
-    }
-
     [Fact]
     public async Task A_real_Prometheus_scrapes_the_three_hosts_and_sees_the_task_metrics_move()
     {
