@@ -1,0 +1,61 @@
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using Tasks.Tests.Infrastructure;
+
+namespace Tasks.Tests;
+
+/// <summary>
+/// The database goes away under running tasks and comes back: no healthy task fails for it. The worker under test
+/// reaches PostgreSQL through a <see cref="TcpProxy"/>; stopping the proxy is what a crash followed by a restart
+/// looks like from the worker (every connection cut mid-stream, "Exception while reading from stream", and new
+/// ones refused until the server is back), without restarting the run's one shared server under the other test
+/// classes. The lease (10 s, stopped at 5 s) outlasts the outage: what is tested here is the connection loss alone.
+/// </summary>
+public sealed class DatabaseOutageTests(DatabaseOutageTests.Stack stack) : IClassFixture<DatabaseOutageTests.Stack>
+{
+    public sealed class Stack : TasksStack
+    {
+        protected override Dictionary<string, string?> Settings => new(base.Settings) { ["Tasks:LeaseSeconds"] = "10" };
+    }
+
+    [Fact]
+    public async Task Tasks_running_when_the_database_is_cut_and_comes_back_all_succeed()
+    {
+        var queue = "outage-" + Guid.NewGuid().ToString("N")[..8];
+        await using var proxy = new TcpProxy(new NpgsqlConnectionStringBuilder(stack.Postgres).Port);
+        var proxied = new NpgsqlConnectionStringBuilder(stack.Postgres) { Port = proxy.Port }.ConnectionString;
+        var worker = await stack.StartWorkerAsync(new() { ["Worker:Queues"] = queue, ["Worker:Name"] = "outage-" + queue }, proxied);
+        try
+        {
+            // One message each (maxTasksPerMessage is the enqueuer's; single enqueues at different moments go alone).
+            var idle = new List<TaskView>();
+            var querying = new List<TaskView>();
+            for (var i = 0; i < 3; i++)
+            {
+                idle.Add(await stack.Http.EnqueueAsync(new { name = "demo.sleep", args = new { seconds = 6 }, queue, maxAttempts = 1 }));
+                querying.Add(await stack.Http.EnqueueAsync(new { name = "test.pgsleep", args = new { seconds = 4 }, queue }));
+            }
+            foreach (var t in idle) await stack.Http.WaitForAsync(t.Id, v => v.State == "running" && v.Progress.Current >= 1);
+            foreach (var t in querying) await stack.Http.WaitForAsync(t.Id, v => v.State == "running" && TestObservations.InQuery.ContainsKey(t.Id));
+            await Task.Delay(300); // the queries are on the server
+
+            proxy.Stop(); // every connection of the worker cut; new ones refused
+            await Task.Delay(TimeSpan.FromSeconds(2.5));
+            proxy.Start();
+
+            foreach (var t in idle.Concat(querying))
+            {
+                var done = await stack.Http.WaitForAsync(t.Id, v => v.State is "succeeded" or "failed", seconds: 60);
+                Assert.True(done.State == "succeeded", $"{done.Name} ended {done.State}: {done.Error}");
+            }
+            // The queries were cut: those attempts were put back and ran again, not failed.
+            foreach (var t in querying) Assert.True((await stack.Http.GetTaskAsync(t.Id)).Attempts >= 2);
+        }
+        finally
+        {
+            proxy.Start();
+            await worker.StopAsync(TimeSpan.FromSeconds(10));
+            await worker.DisposeAsync();
+        }
+    }
+}
