@@ -25,6 +25,7 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Stack stack) : IClas
         await using var proxy = new TcpProxy(new NpgsqlConnectionStringBuilder(stack.Postgres).Port);
         var proxied = new NpgsqlConnectionStringBuilder(stack.Postgres) { Port = proxy.Port }.ConnectionString;
         var worker = await stack.StartWorkerAsync(new() { ["Worker:Queues"] = queue, ["Worker:Name"] = "outage-" + queue }, proxied);
+        var cut = false;
         try
         {
             // One message each (maxTasksPerMessage is the enqueuer's; single enqueues at different moments go alone).
@@ -40,8 +41,10 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Stack stack) : IClas
             await Task.Delay(300); // the queries are on the server
 
             proxy.Stop(); // every connection of the worker cut; new ones refused
+            cut = true;
             await Task.Delay(TimeSpan.FromSeconds(2.5));
             proxy.Start();
+            cut = false;
 
             foreach (var t in idle.Concat(querying))
             {
@@ -53,7 +56,7 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Stack stack) : IClas
         }
         finally
         {
-            proxy.Start();
+            if (cut) proxy.Start();
             await worker.StopAsync(TimeSpan.FromSeconds(10));
             await worker.DisposeAsync();
         }
