@@ -18,8 +18,10 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Stack stack) : IClas
         protected override Dictionary<string, string?> Settings => new(base.Settings) { ["Tasks:LeaseSeconds"] = "10" };
     }
 
-    [Fact]
-    public async Task Tasks_running_when_the_database_is_cut_and_comes_back_all_succeed()
+    [Theory]
+    [InlineData(0)]    // back at once: every connection is dead, and the next write of each task meets one
+    [InlineData(2500)] // down for a while: writes and new connections are refused meanwhile
+    public async Task Tasks_running_when_the_database_is_cut_and_comes_back_all_succeed(int downMilliseconds)
     {
         var queue = "outage-" + Guid.NewGuid().ToString("N")[..8];
         await using var proxy = new TcpProxy(new NpgsqlConnectionStringBuilder(stack.Postgres).Port);
@@ -28,13 +30,12 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Stack stack) : IClas
         var cut = false;
         try
         {
-            // One message each (maxTasksPerMessage is the enqueuer's; single enqueues at different moments go alone).
             var idle = new List<TaskView>();
             var querying = new List<TaskView>();
             for (var i = 0; i < 3; i++)
             {
-                idle.Add(await stack.Http.EnqueueAsync(new { name = "demo.sleep", args = new { seconds = 6 }, queue, maxAttempts = 1 }));
-                querying.Add(await stack.Http.EnqueueAsync(new { name = "test.pgsleep", args = new { seconds = 4 }, queue }));
+                idle.Add(await stack.Http.EnqueueAsync(new { name = "demo.sleep", args = new { seconds = 5 }, queue, maxAttempts = 1 }));
+                querying.Add(await stack.Http.EnqueueAsync(new { name = "test.pgsleep", args = new { seconds = 3 }, queue }));
             }
             foreach (var t in idle) await stack.Http.WaitForAsync(t.Id, v => v.State == "running" && v.Progress.Current >= 1);
             foreach (var t in querying) await stack.Http.WaitForAsync(t.Id, v => v.State == "running" && TestObservations.InQuery.ContainsKey(t.Id));
@@ -42,7 +43,7 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Stack stack) : IClas
 
             proxy.Stop(); // every connection of the worker cut; new ones refused
             cut = true;
-            await Task.Delay(TimeSpan.FromSeconds(2.5));
+            await Task.Delay(downMilliseconds);
             proxy.Start();
             cut = false;
 

@@ -18,12 +18,16 @@ public sealed class LeaseTests(TasksStack stack) : IClassFixture<TasksStack>
         var run = Guid.NewGuid();
         await using var proxy = new TcpProxy(new NpgsqlConnectionStringBuilder(stack.Postgres).Port);
         var proxied = new NpgsqlConnectionStringBuilder(stack.Postgres) { Port = proxy.Port }.ConnectionString;
-        var cutOff = await stack.StartWorkerAsync(new() { ["Worker:Queues"] = queue, ["Worker:Name"] = "cut-off-" + queue }, proxied);
+        // One task at a time and one message fetched: the task's message, republished by the relay, goes to the other worker.
+        var cutOff = await stack.StartWorkerAsync(new()
+        {
+            ["Worker:Queues"] = queue, ["Worker:Name"] = "cut-off-" + queue, ["Worker:Concurrency"] = "1", ["Worker:Prefetch"] = "1",
+        }, proxied);
         Microsoft.AspNetCore.Builder.WebApplication? other = null;
         var cut = false;
         try
         {
-            var task = await stack.Http.EnqueueAsync(new { name = "test.exclusive", args = new { run, seconds = 6 }, queue });
+            var task = await stack.Http.EnqueueAsync(new { name = "test.exclusive", args = new { run, seconds = 10 }, queue });
             await stack.Http.WaitForAsync(task.Id, t => t.State == "running" && TestObservations.Started.ContainsKey(run));
             other = await stack.StartWorkerAsync(new() { ["Worker:Queues"] = queue, ["Worker:Name"] = "other-" + queue });
 
