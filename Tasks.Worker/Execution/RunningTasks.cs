@@ -45,8 +45,8 @@ public sealed class RunningTasks
         var running = new RunningTask(id, this, _clock, shutdown);
         if (_running.TryAdd(id, running)) return running;
         running.Dispose();
-        if (_running.TryGetValue(id, out var other) && other.LeaseLost)
-            throw new InvalidOperationException($"Task {id}: an attempt of it that lost its lease is still stopping on this worker.");
+        if (_running.TryGetValue(id, out var other) && (other.LeaseLost || other.PuttingBack))
+            throw new InvalidOperationException($"Task {id}: an attempt of it that ends without an outcome is still stopping on this worker.");
         return null;
     }
 
@@ -90,6 +90,8 @@ public sealed class RunningTask : IDisposable
     private readonly Lock _lock = new();
     private long _renewedAt;
     private bool _leased;
+    private bool _finishing;
+    private bool _puttingBack;
     private bool _disposed;
 
     internal RunningTask(Guid id, RunningTasks owner, TimeProvider clock, CancellationToken shutdown)
@@ -113,6 +115,12 @@ public sealed class RunningTask : IDisposable
 
     /// <summary>Fires when the lease is lost.</summary>
     public CancellationToken LeaseToken => _lease.Token;
+
+    /// <summary>Ends without an outcome: its message goes back to the queue once this attempt is gone.</summary>
+    internal bool PuttingBack
+    {
+        get { lock (_lock) return _puttingBack; }
+    }
 
     internal bool Leased
     {
@@ -154,14 +162,28 @@ public sealed class RunningTask : IDisposable
     /// <summary>No more renewals: the attempt was put back and hands its lease on (or lets it run out).</summary>
     internal void StopRenewing()
     {
-        lock (_lock) _leased = false;
+        lock (_lock)
+        {
+            _leased = false;
+            _puttingBack = true;
+        }
+    }
+
+    /// <summary>
+    /// The handler is done and its outcome is being written. A renewal that finds the task no longer this worker's
+    /// from now on most likely saw that outcome committed: nothing to stop (and a write after a real take-over
+    /// records nothing: each is conditional on the attempt). The lease is still renewed meanwhile.
+    /// </summary>
+    internal void Finishing()
+    {
+        lock (_lock) _finishing = true;
     }
 
     internal bool LoseLease()
     {
         lock (_lock)
         {
-            if (_disposed || !_leased) return false;
+            if (_disposed || !_leased || _finishing) return false;
         }
         try
         {

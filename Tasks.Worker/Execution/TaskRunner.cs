@@ -311,6 +311,7 @@ public sealed partial class TaskRunner(
                 {
                     run = handler.InvokeAsync(scope.ServiceProvider, task.Args, context);
                     outcome = await WaitWithGraceAsync(run, attempt);
+                    attempt.Finishing();
                 }
                 finally
                 {
@@ -471,7 +472,7 @@ public sealed partial class TaskRunner(
             return new TaskOutcome.FailOutcome(abandoned
                 ? "Timed out: passed its time limit and did not stop within the grace period; abandoned."
                 : "Timed out: passed its time limit.");
-        return new TaskOutcome.PutBackOutcome("interrupted by worker shutdown", null, !abandoned);
+        return new TaskOutcome.PutBackOutcome("interrupted: the worker is stopping or lost its broker connection", null, !abandoned);
     }
 
     private async Task RecordAsync(ClaimedTask task, TaskOutcome outcome)
