@@ -18,9 +18,10 @@ public sealed class RunningTasks
     public RunningTasks(IMeterFactory meters, IOptions<WorkerOptions> options, IOptions<TasksOptions> tasks, TimeProvider clock)
     {
         _clock = clock;
-        // Half the lease: the other half is for the handler to honour its token, for the renewal's own round trip,
-        // and for clocks that don't run at quite the same rate (see docs/design.md, "The lease is the only licence to run").
-        LeaseDeadline = TimeSpan.FromSeconds(tasks.Value.LeaseSeconds) / 2;
+        // Three quarters of the lease: the last quarter is for the handler to honour its token, for the renewal's own
+        // round trip, and for clocks that don't run at quite the same rate (see docs/design.md, "The lease is the only
+        // licence to run"); any earlier, and a cold worker on a busy machine stops tasks it still holds.
+        LeaseDeadline = TimeSpan.FromSeconds(tasks.Value.LeaseSeconds) * 3 / 4;
         var worker = new KeyValuePair<string, object?>("worker", options.Value.ResolvedName);
         meters.Create(TasksTelemetry.Name).CreateObservableGauge("tasks.running",
             () => new Measurement<int>(_running.Count, worker), description: "Tasks this worker is running now.");
