@@ -9,7 +9,7 @@ namespace Tasks.Tests;
 /// reaches PostgreSQL through a <see cref="TcpProxy"/>; stopping the proxy is what a crash followed by a restart
 /// looks like from the worker (every connection cut mid-stream, "Exception while reading from stream", and new
 /// ones refused until the server is back), without restarting the run's one shared server under the other test
-/// classes. The lease (10 s, stopped at 5 s) outlasts the outage: what is tested here is the connection loss alone.
+/// classes. The lease (10 s; a task is stopped at 7.5 s without a renewal) outlasts the outage: what is tested here is the connection loss alone.
 /// </summary>
 public sealed class DatabaseOutageTests(DatabaseOutageTests.Stack stack) : IClassFixture<DatabaseOutageTests.Stack>
 {
