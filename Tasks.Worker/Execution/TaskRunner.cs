@@ -23,8 +23,10 @@ namespace Tasks.Worker.Execution;
 ///    <c>succeeded</c> is written together with other tasks', see <see cref="DatabaseUse"/>);
 /// 4. otherwise dispose the scope unsaved (rolling back everything the handler did) and record the failure,
 ///    retry, cancel or time-out on a connection of its own.
-/// It returns once the outcome is committed, and only then is the message acknowledged. Shutdown is the one
-/// exception: an attempt cut short by it records nothing and rethrows, so the message goes back to the queue.
+/// It returns once the outcome is committed, and only then is the message acknowledged. The exceptions record
+/// nothing and throw, so the message goes back to the queue and the task runs again (counted like a crash's
+/// take-over): an attempt cut short by shutdown or a lost broker connection, one that lost its database connection
+/// (in the handler's own query, its transaction or the outcome write), and one whose lease ran out or was taken over.
 /// </summary>
 public sealed partial class TaskRunner(
     IServiceScopeFactory scopes, TaskStateMachine lifecycle, HandlerCatalog handlers, RunningTasks running, NpgsqlDataSource database,
