@@ -62,4 +62,26 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Stack stack) : IClas
             await worker.DisposeAsync();
         }
     }
+
+    [Theory]
+    [InlineData(true)]  // statement_timeout: the server cancels it (57014)
+    [InlineData(false)] // CommandTimeout: Npgsql cancels it, and throws a "transient" NpgsqlException wrapping a TimeoutException
+    public async Task A_handler_whose_query_times_out_fails_with_its_own_error_not_put_back(bool serverSide)
+    {
+        var queue = "qtimeout-" + Guid.NewGuid().ToString("N")[..8];
+        var worker = await stack.StartWorkerAsync(new() { ["Worker:Queues"] = queue });
+        try
+        {
+            var task = await stack.Http.EnqueueAsync(new { name = "test.querytimeout", args = new { serverSide }, queue, maxAttempts = 2, backoffSeconds = 0.2 });
+            var done = await stack.Http.WaitForAsync(task.Id, v => v.State is "succeeded" or "failed", seconds: 60);
+            Assert.Equal(("failed", 2), (done.State, done.Attempts)); // each run a failed attempt, none put back
+            if (serverSide) Assert.Contains("57014", done.Error, StringComparison.Ordinal);
+            else Assert.Contains("TimeoutException", done.ErrorDetails, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await worker.StopAsync(TimeSpan.FromSeconds(10));
+            await worker.DisposeAsync();
+        }
+    }
 }

@@ -44,10 +44,12 @@ public static class ConnectionLoss
 {
     /// <summary>
     /// True when <paramref name="e"/> (or an exception it wraps, as EF Core and MassTransit do) says a connection
-    /// was lost or refused: Npgsql's transient client-side errors (I/O, connect, timeout), PostgreSQL's
+    /// was lost or refused: Npgsql's transient client-side errors (I/O, connect), PostgreSQL's
     /// connection-exception class 08 and its shutdown codes 57P01–57P03 (admin or crash shutdown, cannot connect
-    /// now: a restart), and a closed or unreachable AMQP connection. Deadlocks and serialization failures are not:
-    /// they are the handler's own business.
+    /// now: a restart), and a closed or unreachable AMQP connection. Deadlocks, serialization failures and timeouts
+    /// are not: a query that outlasts its <c>CommandTimeout</c> (which Npgsql calls transient) or its
+    /// <c>statement_timeout</c> is the handler's own failure; a timeout that left its connection broken is
+    /// judged by whoever can see that connection.
     /// </summary>
     public static bool Is(Exception? e)
     {
@@ -59,6 +61,8 @@ public static class ConnectionLoss
                                               || p.SqlState is "57P01" or "57P02" or "57P03":
                     return true;
                 case PostgresException:
+                case NpgsqlException { InnerException: TimeoutException }:
+                case TimeoutException:
                     return false;
                 case NpgsqlException { IsTransient: true }:
                     return true;

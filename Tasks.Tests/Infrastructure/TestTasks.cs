@@ -61,6 +61,13 @@ public sealed record PgSleepArgs(double Seconds);
 [TaskContract("test.exclusive", MaxAttempts = 1)]
 public sealed record ExclusiveArgs(Guid Run, int Seconds);
 
+/// <summary>
+/// A query of its own that outlasts its timeout: the server's (<c>statement_timeout</c>, error 57014) or the
+/// client's (Npgsql's <c>CommandTimeout</c>, which cancels it). The handler's own failure, not a lost connection.
+/// </summary>
+[TaskContract("test.querytimeout", MaxAttempts = 1)]
+public sealed record QueryTimeoutArgs(bool ServerSide);
+
 public static class TestObservations
 {
     public static readonly ConcurrentDictionary<Guid, int> InQuery = new();
@@ -87,7 +94,8 @@ public static class TestHandlerRegistration
         .AddTaskHandler<SecretArgs, SecretHandler>()
         .AddTaskHandler<GatedArgs, GatedHandler>()
         .AddTaskHandler<PgSleepArgs, PgSleepHandler>()
-        .AddTaskHandler<ExclusiveArgs, ExclusiveHandler>();
+        .AddTaskHandler<ExclusiveArgs, ExclusiveHandler>()
+        .AddTaskHandler<QueryTimeoutArgs, QueryTimeoutHandler>();
 }
 
 public sealed class AfterCommitHandler(NpgsqlDataSource dataSource) : ITaskHandler<AfterCommitArgs>
@@ -285,5 +293,16 @@ public sealed class ExclusiveHandler : ITaskHandler<ExclusiveArgs>
             TestObservations.Runs.GetOrAdd(args.Run, _ => new())
                 .Enqueue((context.Worker, start, System.Diagnostics.Stopwatch.GetTimestamp(), completed));
         }
+    }
+}
+
+public sealed class QueryTimeoutHandler : ITaskHandler<QueryTimeoutArgs>
+{
+    public async Task<TaskOutcome> RunAsync(QueryTimeoutArgs args, TaskContext context)
+    {
+        if (args.ServerSide) await context.Db.Database.ExecuteSqlRawAsync("SET LOCAL statement_timeout = 200", context.CancellationToken);
+        else context.Db.Database.SetCommandTimeout(1);
+        await context.Db.Database.ExecuteSqlRawAsync("SELECT pg_sleep(5)", context.CancellationToken);
+        return TaskOutcome.Succeeded();
     }
 }
