@@ -20,9 +20,11 @@ public sealed partial class CancelWatcher(
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(options.Value.CancelPollMilliseconds), clock);
         while (await WaitAsync(timer, stoppingToken))
         {
+            // Taken before the snapshot: an attempt claimed after it is newer than this heartbeat, whose answers
+            // (renewed or lost) are then about an earlier attempt of the same task and leave it alone.
+            var started = clock.GetTimestamp();
             var ids = running.Leased;
             if (ids.Count == 0) continue;
-            var started = clock.GetTimestamp();
             try
             {
                 // A renewal that comes back after the deadline renews nothing anyway.
@@ -33,7 +35,7 @@ public sealed partial class CancelWatcher(
                 foreach (var id in renewal.CancelRequested)
                     if (running.RequestCancel(id)) LogCancel(logger, id);
                 foreach (var id in renewal.Lost)
-                    if (running.LoseLease(id)) LogLost(logger, id);
+                    if (running.LoseLease(id, started)) LogLost(logger, id);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {

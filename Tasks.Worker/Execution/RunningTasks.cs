@@ -72,8 +72,12 @@ public sealed class RunningTasks
             if (_running.TryGetValue(id, out var task)) task.Renewed(startedAt);
     }
 
-    /// <summary>The database says the task is no longer this worker's: stop it now. False if it isn't running here.</summary>
-    public bool LoseLease(Guid id) => _running.TryGetValue(id, out var task) && task.LoseLease();
+    /// <summary>
+    /// A heartbeat that began at <paramref name="startedAt"/> says the task is no longer this worker's: stop it now.
+    /// False if it isn't running here, or if the attempt running it now was claimed after that heartbeat began (the
+    /// answer was about an earlier attempt of the same task).
+    /// </summary>
+    public bool LoseLease(Guid id, long startedAt) => _running.TryGetValue(id, out var task) && task.LoseLease(startedAt);
 
     internal void Remove(RunningTask task) => _running.TryRemove(new KeyValuePair<Guid, RunningTask>(task.Id, task));
 }
@@ -90,6 +94,7 @@ public sealed class RunningTask : IDisposable
     private readonly TimeProvider _clock;
     private readonly Lock _lock = new();
     private long _renewedAt;
+    private long _claimedAt;
     private bool _leased;
     private bool _finishing;
     private bool _puttingBack;
@@ -149,6 +154,7 @@ public sealed class RunningTask : IDisposable
         {
             _leased = true;
             _renewedAt = startedAt;
+            _claimedAt = startedAt;
             Arm();
         }
     }
@@ -187,11 +193,12 @@ public sealed class RunningTask : IDisposable
         lock (_lock) _finishing = true;
     }
 
-    internal bool LoseLease()
+    internal bool LoseLease(long heartbeatStartedAt)
     {
         lock (_lock)
         {
-            if (_disposed || !_leased || _finishing) return false;
+            // A heartbeat that began before this claim saw the task as another attempt left it: not about this one.
+            if (_disposed || !_leased || _finishing || heartbeatStartedAt <= _claimedAt) return false;
             _taken = true;
         }
         try
