@@ -46,7 +46,9 @@ public class TasksStack : IAsyncLifetime
         ["Worker:StopGraceSeconds"] = "2",
         ["Worker:ShutdownGraceSeconds"] = "3",
         ["Tasks:PublishTimeoutSeconds"] = "3",
-        ["Tasks:LeaseSeconds"] = "3",
+        // Long enough that a loaded CI box's late renewals don't stop tasks (a task stops at three quarters of it
+        // without one); classes that test a take-over after a lost worker set a short one of their own.
+        ["Tasks:LeaseSeconds"] = "10",
     };
 
     /// <summary>What every host of the stack logs, for tests that check logs.</summary>
