@@ -252,6 +252,7 @@ public sealed partial class TaskRunner(
             LogRequeued(logger, task.Id);
             shutdown.ThrowIfCancellationRequested();
         }
+        telemetry.PutBack(task.Name, task.Queue);
         LogPutBack(logger, putBack.Cause, task.Id, putBack.Reason);
         throw new TaskPutBackException($"Task {task.Id}: put back ({putBack.Reason}).", putBack.Cause);
     }
