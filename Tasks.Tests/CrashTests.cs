@@ -8,7 +8,11 @@ public sealed class CrashTests(CrashTests.Stack stack) : IClassFixture<CrashTest
 {
     public sealed class Stack : TasksStack
     {
-        protected override Dictionary<string, string?> Settings => new(base.Settings) { ["Relay:PendingGraceSeconds"] = "1" };
+        protected override Dictionary<string, string?> Settings => new(base.Settings)
+        {
+            ["Relay:PendingGraceSeconds"] = "1",
+            ["Tasks:LeaseSeconds"] = "3", // a killed worker's task is taken over once its lease runs out
+        };
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
 using Tasks.Contracts.Demo;
 using Tasks.Contracts.Maintenance;
 using Tasks.Core.Hosting;
@@ -16,7 +17,11 @@ public static class WorkerExtensions
     public static IHostApplicationBuilder AddTasksWorker(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        // A renewal every quarter lease at most: a task is stopped at three quarters of it without one (RunningTasks).
+        services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).ValidateDataAnnotations()
+            .Validate<IOptions<TasksOptions>>((w, tasks) => w.CancelPollMilliseconds * 4L <= tasks.Value.LeaseSeconds * 1000L,
+                "Worker:CancelPollMilliseconds must be at most a quarter of Tasks:LeaseSeconds: each poll renews the running tasks' leases.")
+            .ValidateOnStart();
         var worker = builder.Configuration.GetSection(WorkerOptions.Section).Get<WorkerOptions>() ?? new WorkerOptions();
         var grace = TimeSpan.FromSeconds(worker.ShutdownGraceSeconds);
 

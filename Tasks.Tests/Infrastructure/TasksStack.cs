@@ -46,7 +46,9 @@ public class TasksStack : IAsyncLifetime
         ["Worker:StopGraceSeconds"] = "2",
         ["Worker:ShutdownGraceSeconds"] = "3",
         ["Tasks:PublishTimeoutSeconds"] = "3",
-        ["Tasks:LeaseSeconds"] = "3",
+        // Long enough that a loaded CI box's late renewals don't stop tasks (a task stops at three quarters of it
+        // without one); classes that test a take-over after a lost worker set a short one of their own.
+        ["Tasks:LeaseSeconds"] = "10",
     };
 
     /// <summary>What every host of the stack logs, for tests that check logs.</summary>
@@ -85,18 +87,22 @@ public class TasksStack : IAsyncLifetime
         return app;
     }
 
-    /// <summary>Another worker host, with <paramref name="settings"/> on top of the stack's.</summary>
-    public Task<WebApplication> StartWorkerAsync(Dictionary<string, string?> settings) =>
+    /// <summary>
+    /// Another worker host, with <paramref name="settings"/> on top of the stack's, and the database at
+    /// <paramref name="postgres"/> (say, through a <see cref="TcpProxy"/>) instead of the stack's.
+    /// </summary>
+    public Task<WebApplication> StartWorkerAsync(Dictionary<string, string?> settings, string? postgres = null) =>
         StartHostAsync("Tasks.Worker", new Dictionary<string, string?>(Settings.Concat(settings).GroupBy(s => s.Key).Select(g => g.Last())), b =>
         {
             b.AddTasksWorker();
             b.Services.AddBuiltInHandlers();
             b.Services.AddTestHandlers();
-        });
+        }, postgres);
 
-    public async Task<WebApplication> StartHostAsync(string name, Dictionary<string, string?> settings, Action<WebApplicationBuilder> configure)
+    public async Task<WebApplication> StartHostAsync(
+        string name, Dictionary<string, string?> settings, Action<WebApplicationBuilder> configure, string? postgres = null)
     {
-        var builder = CreateBuilder(name, settings, null);
+        var builder = CreateBuilder(name, settings, null, postgres);
         configure(builder);
         var app = builder.Build();
         app.MapTasksHealth();
@@ -119,7 +125,7 @@ public class TasksStack : IAsyncLifetime
         throw new TimeoutException($"{app.Environment.ApplicationName} did not become ready in 30 s");
     }
 
-    private WebApplicationBuilder CreateBuilder(string name, Dictionary<string, string?> settings, string? rabbit)
+    private WebApplicationBuilder CreateBuilder(string name, Dictionary<string, string?> settings, string? rabbit, string? postgres = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -129,7 +135,7 @@ public class TasksStack : IAsyncLifetime
         });
         var all = new Dictionary<string, string?>(settings)
         {
-            ["ConnectionStrings:Tasks"] = Postgres,
+            ["ConnectionStrings:Tasks"] = postgres ?? Postgres,
             ["ConnectionStrings:RabbitMq"] = rabbit ?? Rabbit.ToString(),
         };
         // Tests send tasks to queues they invent (a fresh one per test): any valid name is known, unless a stack's
