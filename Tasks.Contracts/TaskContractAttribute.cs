@@ -20,4 +20,10 @@ public sealed class TaskContractAttribute(string name) : Attribute
 
     /// <summary>The first retry's delay; each further retry doubles it (with jitter).</summary>
     public double BackoffSeconds { get; init; } = 5;
+
+    /// <summary>
+    /// A maintenance task (it deletes or rewrites data that isn't the caller's): only callers with the
+    /// <c>admin</c> scope may enqueue it.
+    /// </summary>
+    public bool Admin { get; init; }
 }

@@ -1,8 +1,21 @@
 using Tasks.Core.Data;
 using Tasks.Core.Hosting;
 using Tasks.Web;
+using Tasks.Web.Auth;
 
-var builder = WebApplication.CreateBuilder(args);
+KeyCommands.Command? keys = null;
+if (args is ["keys", .. var keyArgs])
+{
+    // Checked before anything is built: bad arguments cost neither a database connection nor a log line.
+    keys = KeyCommands.Parse(keyArgs, out var error);
+    if (keys is null)
+    {
+        await Console.Error.WriteLineAsync(error);
+        return 2;
+    }
+}
+
+var builder = WebApplication.CreateBuilder(keys is null ? args : []);
 var migrate = args is ["migrate", ..];
 if (migrate)
 {
@@ -10,16 +23,20 @@ if (migrate)
     builder.Configuration["Serilog:MinimumLevel:Override:Microsoft.EntityFrameworkCore.Database.Command"] = "Fatal";
 }
 builder.UsePort("Web:Port", defaultPort: 5080);
-builder.AddTasksLogging();
+if (keys is null) builder.AddTasksLogging();
+else builder.Logging.ClearProviders(); // stdout carries the command's output (a new key) and nothing else
 builder.AddTasksWeb();
 var app = builder.Build();
+
+if (keys is not null) return await KeyCommands.RunAsync(app.Services, keys, Console.Out, Console.Error, CancellationToken.None);
 
 if (migrate)
 {
     // The one explicit schema step: ./dev up, deployments and the tests run it; hosts never migrate themselves.
     await TasksDatabase.MigrateAsync(app.Services, CancellationToken.None);
-    return;
+    return 0;
 }
 
 app.MapTasksWeb();
 app.Run();
+return 0;

@@ -1,5 +1,6 @@
 using Tasks.Core.Hosting;
 using Tasks.Web.Apis;
+using Tasks.Web.Auth;
 
 namespace Tasks.Web;
 
@@ -10,6 +11,7 @@ public static class WebExtensions
         builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddProblemDetails();
         builder.Services.AddMemoryCache();
+        builder.Services.AddTasksAuth();
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase;
@@ -25,6 +27,8 @@ public static class WebExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapTasksHealth();
         app.MapTasksApiV1();
         app.MapGet("/", Overview.Render);

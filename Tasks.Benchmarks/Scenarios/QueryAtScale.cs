@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Npgsql;
 using NpgsqlTypes;
 using Tasks.Benchmarks.Infrastructure;
+using Tasks.Core.Auth;
 
 namespace Tasks.Benchmarks.Scenarios;
 
@@ -23,9 +24,11 @@ public static class QueryAtScale
         var iso = await ctx.Servers.CreateIsolatedAsync("bench_query");
         try
         {
+            var key = ApiKeys.Generate(); // reading tasks needs a key (read scope; the bootstrap key is admin)
             var port = HostProcess.FreePort();
             var env = new Dictionary<string, string>
             {
+                ["Auth__BootstrapApiKey"] = key,
                 ["ConnectionStrings__Tasks"] = iso.Postgres,
                 ["ConnectionStrings__RabbitMq"] = iso.Rabbit.ToString(),
                 ["Web__Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -39,6 +42,7 @@ public static class QueryAtScale
             await using var web = HostProcess.Start("Tasks.Web", port, env);
             await web.WaitReadyAsync(TimeSpan.FromSeconds(60));
             using var http = new HttpClient { BaseAddress = web.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
 
             var queries = new List<(string Label, string Path)>
             {

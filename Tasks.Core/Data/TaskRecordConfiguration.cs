@@ -26,7 +26,10 @@ internal sealed class TaskRecordConfiguration : IEntityTypeConfiguration<TaskRec
         // Newest-first keyset paging by state: ids are UUIDv7, so id order is creation order. Paging by name or
         // queue goes through task_lookup (TaskLookupConfiguration), whose indexes the updates don't write.
         builder.HasIndex(t => new { t.State, t.Id });
-        builder.HasIndex(t => t.IdempotencyKey).IsUnique().HasFilter("idempotency_key IS NOT NULL");
+        // An idempotency key is the caller's own: unique per API key (tasks enqueued without one share a space,
+        // hence NULLS NOT DISTINCT). The key comes first, so the enqueuer's look-up by keys alone uses the index.
+        builder.HasIndex(t => new { t.IdempotencyKey, t.ApiKeyId }).IsUnique().AreNullsDistinct(false)
+            .HasFilter("idempotency_key IS NOT NULL");
         // The scheduler's release loop and the outbox sweeper scan only these small partial indexes.
         builder.HasIndex(t => t.ScheduledFor).HasDatabaseName("ix_tasks_due").HasFilter("state = 'scheduled'");
         builder.HasIndex(t => t.UpdatedAt).HasDatabaseName("ix_tasks_pending").HasFilter("state = 'pending'");

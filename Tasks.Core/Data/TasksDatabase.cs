@@ -24,7 +24,7 @@ public static partial class TasksDatabase
 
         var key = scope.ServiceProvider.GetRequiredService<IConfiguration>()["Auth:BootstrapApiKey"];
         if (!string.IsNullOrEmpty(key))
-            await ApiKeys.UpsertAsync(db, "bootstrap", key, scope.ServiceProvider.GetRequiredService<TimeProvider>(), ct);
+            await ApiKeys.UpsertAsync(db, ApiKeys.BootstrapName, key, scope.ServiceProvider.GetRequiredService<TimeProvider>(), ct);
     }
 
     [LoggerMessage(LogLevel.Information, "Database migrated: {Count} migration(s) applied, latest {Latest}")]

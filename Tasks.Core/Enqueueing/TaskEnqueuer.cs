@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -31,7 +32,8 @@ public sealed partial class TaskEnqueuer(
         if (errors.Count > 0) return new EnqueueResult([], errors);
 
         var requestedIds = requests.Where(r => r.Id is not null).Select(r => r.Id!.Value).ToHashSet();
-        var (stored, fresh) = await StoreAsync(records, requestedIds, ct);
+        var (stored, fresh, conflicts) = await StoreAsync(records, requestedIds, errorPrefix, ct);
+        if (conflicts.Count > 0) return new EnqueueResult([], errors) { Conflicts = conflicts };
         await PublishAsync(fresh.Where(t => t.State == TaskState.Pending).ToList());
         return new EnqueueResult(stored, errors);
     }
@@ -65,8 +67,8 @@ public sealed partial class TaskEnqueuer(
             if (t.State == TaskState.Pending) t.State = TaskState.Queued;
     }
 
-    private async Task<(List<TaskRecord> All, List<TaskRecord> Fresh)> StoreAsync(
-        List<TaskRecord> records, HashSet<Guid> requestedIds, CancellationToken ct)
+    private async Task<(List<TaskRecord> All, List<TaskRecord> Fresh, Dictionary<string, string[]> Conflicts)> StoreAsync(
+        List<TaskRecord> records, HashSet<Guid> requestedIds, string errorPrefix, CancellationToken ct)
     {
         // Only a caller-given id or an idempotency key can name an existing task; a fresh UUIDv7 can't, so the
         // common enqueue skips the look-up (one round trip fewer). A race on either still ends in the retry below.
@@ -82,39 +84,57 @@ public sealed partial class TaskEnqueuer(
                 await inserter.InsertAsync(records).WaitAsync(ct);
             }
             foreach (var t in records) telemetry.Enqueued(t.Name, t.Queue);
-            return (records, records);
+            return (records, records, new Dictionary<string, string[]>());
         }
         for (var round = 0; ; round++)
         {
             var ids = records.Select(r => r.Id).ToList();
-            var keys = records.Where(r => r.IdempotencyKey is not null).Select(r => r.IdempotencyKey!).ToList();
+            var keys = records.Where(r => r.IdempotencyKey is not null).Select(r => r.IdempotencyKey!).Distinct().ToList();
             var found = canRepeat || round > 0
                 ? await db.Tasks.AsNoTracking()
                     .Where(t => ids.Contains(t.Id) || (t.IdempotencyKey != null && keys.Contains(t.IdempotencyKey)))
                     .ToListAsync(ct)
                 : [];
             var byId = found.ToDictionary(t => t.Id);
-            var byKey = found.Where(t => t.IdempotencyKey is not null).ToDictionary(t => t.IdempotencyKey!, StringComparer.Ordinal);
+            // An idempotency key belongs to the API key that used it: another caller's same key is another task.
+            var byKey = found.Where(t => t.IdempotencyKey is not null).ToDictionary(t => (t.ApiKeyId, t.IdempotencyKey!));
+
+            // Every repeat is checked before anything is tracked: a conflict stores nothing and leaves the
+            // caller's own unsaved changes alone.
+            var earlier = new TaskRecord?[records.Count];
+            var conflicts = new Dictionary<string, string[]>(StringComparer.Ordinal);
+            for (var i = 0; i < records.Count; i++)
+            {
+                var r = records[i];
+                var e = byId.GetValueOrDefault(r.Id);
+                if (e is null && r.IdempotencyKey is { } key)
+                {
+                    if (!byKey.TryGetValue((r.ApiKeyId, key), out e)) byKey[(r.ApiKeyId, key)] = r;
+                    else if (!SameTask(e, r))
+                        conflicts[string.Format(System.Globalization.CultureInfo.InvariantCulture, errorPrefix, i) + "idempotencyKey"] =
+                            [$"idempotencyKey '{key}' was already used for task {e.Id} ({e.Name}) with other args; a repeat must ask for the same task and args."];
+                }
+                if (e is null) byId[r.Id] = r;
+                earlier[i] = e;
+            }
+            if (conflicts.Count > 0) return ([], [], conflicts);
 
             var result = new List<TaskRecord>(records.Count);
             var fresh = new List<TaskRecord>();
-            foreach (var r in records)
+            for (var i = 0; i < records.Count; i++)
             {
-                var earlier = byId.GetValueOrDefault(r.Id) ?? (r.IdempotencyKey is { } k ? byKey.GetValueOrDefault(k) : null);
-                if (earlier is null)
+                if (earlier[i] is null)
                 {
-                    db.Tasks.Add(r);
-                    fresh.Add(r);
-                    byId[r.Id] = r;
-                    if (r.IdempotencyKey is { } key) byKey[key] = r;
+                    db.Tasks.Add(records[i]);
+                    fresh.Add(records[i]);
                 }
-                result.Add(earlier ?? r);
+                result.Add(earlier[i] ?? records[i]);
             }
             try
             {
                 await db.SaveChangesAsync(ct);
                 foreach (var t in fresh) telemetry.Enqueued(t.Name, t.Queue);
-                return (result, fresh);
+                return (result, fresh, conflicts);
             }
             catch (DbUpdateException e) when (round == 0 && e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
             {
@@ -122,6 +142,15 @@ public sealed partial class TaskEnqueuer(
                 db.ChangeTracker.Clear();
             }
         }
+    }
+
+    // The same task asked for again: same name and the same args (as JSON values; jsonb gives them back reformatted).
+    private static bool SameTask(TaskRecord earlier, TaskRecord repeat)
+    {
+        if (!string.Equals(earlier.Name, repeat.Name, StringComparison.Ordinal)) return false;
+        using var a = JsonDocument.Parse(earlier.Args);
+        using var b = JsonDocument.Parse(repeat.Args);
+        return JsonElement.DeepEquals(a.RootElement, b.RootElement);
     }
 
     private (List<TaskRecord>, Dictionary<string, string[]>) Prepare(IReadOnlyList<EnqueueRequest> requests, string errorPrefix)
@@ -189,6 +218,7 @@ public sealed partial class TaskEnqueuer(
             BackoffSeconds = request.BackoffSeconds ?? definition.BackoffSeconds,
             ExpiresAt = expiresAt,
             IdempotencyKey = request.IdempotencyKey,
+            ApiKeyId = request.ApiKeyId,
             ScheduleName = request.ScheduleName,
             TraceParent = System.Diagnostics.Activity.Current?.Id,
         };

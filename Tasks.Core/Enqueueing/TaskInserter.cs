@@ -26,13 +26,13 @@ public sealed class TaskInserter(NpgsqlDataSource dataSource) : IAsyncDisposable
             """
             INSERT INTO tasks (id, name, queue, args, state, max_attempts, time_limit_seconds, backoff_seconds,
                                enqueued_at, updated_at, scheduled_for, expires_at, schedule_name, trace_parent,
-                               attempts, attempts_base, cancel_requested)
+                               api_key_id, attempts, attempts_base, cancel_requested)
             SELECT id, name, queue, args::jsonb, state, max_attempts, time_limit_seconds, backoff_seconds,
-                   enqueued_at, updated_at, scheduled_for, expires_at, schedule_name, trace_parent, 0, 0, false
+                   enqueued_at, updated_at, scheduled_for, expires_at, schedule_name, trace_parent, api_key_id, 0, 0, false
             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::float8[],
-                        $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::text[], $14::text[])
+                        $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::text[], $14::text[], $15::uuid[])
                 AS t(id, name, queue, args, state, max_attempts, time_limit_seconds, backoff_seconds,
-                     enqueued_at, updated_at, scheduled_for, expires_at, schedule_name, trace_parent)
+                     enqueued_at, updated_at, scheduled_for, expires_at, schedule_name, trace_parent, api_key_id)
             ON CONFLICT (id) DO NOTHING
             """);
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Id).ToArray() });
@@ -49,6 +49,7 @@ public sealed class TaskInserter(NpgsqlDataSource dataSource) : IAsyncDisposable
         cmd.Parameters.Add(Nullable(tasks.ConvertAll(t => t.ExpiresAt)));
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.ScheduleName).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.TraceParent).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.ApiKeyId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
         await cmd.ExecuteNonQueryAsync(ct);
     }
 

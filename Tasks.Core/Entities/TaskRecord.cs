@@ -50,6 +50,9 @@ public sealed class TaskRecord
     public DateTimeOffset? HeartbeatAt { get; internal set; }
     public string? ScheduleName { get; set; }
     public string? IdempotencyKey { get; set; }
+
+    /// <summary>The API key that enqueued the task (null: a schedule, a handler, the CLI); its idempotency keys are its own.</summary>
+    public Guid? ApiKeyId { get; set; }
     public bool CancelRequested { get; internal set; }
 
     /// <summary>The W3C trace context of whoever enqueued the task, so a delayed or swept publish joins its trace.</summary>

@@ -12,12 +12,15 @@ public sealed record TaskDefinition(
     string Name, Type ArgsType, string Queue, int MaxAttempts, int TimeLimitSeconds, double BackoffSeconds,
     IReadOnlySet<string> SensitiveFields)
 {
+    /// <summary>Only an <c>admin</c> caller may enqueue it (<see cref="TaskContractAttribute.Admin"/>).</summary>
+    public bool Admin { get; init; }
+
     public static TaskDefinition For(Type argsType)
     {
         var contract = argsType.GetCustomAttribute<TaskContractAttribute>()
             ?? throw new ArgumentException($"{argsType} is not marked [TaskContract].", nameof(argsType));
         return new TaskDefinition(contract.Name, argsType, contract.Queue, contract.MaxAttempts,
-            contract.TimeLimitSeconds, contract.BackoffSeconds, SensitiveFieldsOf(argsType));
+            contract.TimeLimitSeconds, contract.BackoffSeconds, SensitiveFieldsOf(argsType)) { Admin = contract.Admin };
     }
 
     // [Sensitive] on a positional record parameter lands on the parameter, on a property on the property: take both.

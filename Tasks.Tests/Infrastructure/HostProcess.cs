@@ -107,8 +107,8 @@ public sealed class HostProcess : IAsyncDisposable
     }
 
 #if DEBUG
-    private const string Configuration = "Debug";
+    public const string Configuration = "Debug";
 #else
-    private const string Configuration = "Release";
+    public const string Configuration = "Release";
 #endif
 }

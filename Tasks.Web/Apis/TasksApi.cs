@@ -1,6 +1,8 @@
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using Tasks.Core.Auth;
 using Tasks.Core.Enqueueing;
 using Tasks.Core.Lifecycle;
 using Tasks.Core.Queries;
@@ -14,19 +16,21 @@ public static class TasksApi
 {
     public static RouteGroupBuilder MapTasksApiV1(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v1/tasks");
+        // Every /api/v1 endpoint needs a key (Auth/ScopePolicies.cs): read to look, enqueue to add, admin for the rest.
+        var api = app.MapGroup("/api/v1").RequireAuthorization(ApiKeyScopes.Read).MapGroup("/tasks");
         api.MapGet("/", ListTasks);
         api.MapGet("/counts", CountTasks);
         api.MapGet("/{id:guid}", GetTask);
-        api.MapPost("/", EnqueueTask).AddEndpointFilter<ApiKeyFilter>();
-        api.MapPost("/batch", EnqueueBatch).AddEndpointFilter<ApiKeyFilter>();
-        api.MapPost("/{id:guid}/cancel", CancelTask).AddEndpointFilter<ApiKeyFilter>();
-        api.MapPost("/{id:guid}/retry", RetryTask).AddEndpointFilter<ApiKeyFilter>();
+        api.MapPost("/", EnqueueTask).RequireAuthorization(ApiKeyScopes.Enqueue);
+        api.MapPost("/batch", EnqueueBatch).RequireAuthorization(ApiKeyScopes.Enqueue);
+        api.MapPost("/{id:guid}/cancel", CancelTask).RequireAuthorization(ApiKeyScopes.Admin);
+        api.MapPost("/{id:guid}/retry", RetryTask).RequireAuthorization(ApiKeyScopes.Admin);
         return api;
     }
 
     public static async Task<Results<Accepted<TaskResource>, ProblemHttpResult>> EnqueueTask(
-        HttpRequest request, TaskEnqueuer enqueuer, TaskRegistry registry, IOptions<ApiOptions> options, TimeProvider clock, CancellationToken ct)
+        HttpRequest request, TaskEnqueuer enqueuer, TaskRegistry registry, IOptions<ApiOptions> options, TimeProvider clock,
+        IAuthorizationService authorization, CancellationToken ct)
     {
         var (body, problem) = await JsonBody.ReadAsync<EnqueueBody>(request, options.Value.MaxBodyBytes, ct);
         if (problem is not null) return problem;
@@ -34,14 +38,17 @@ public static class TasksApi
         var errors = new Dictionary<string, string[]>();
         var enqueue = body!.ToRequest(clock.GetUtcNow(), options.Value, (field, message) => errors[field] = [message]);
         if (errors.Count > 0) return ValidationProblem(errors);
+        if (await Scopes.CheckMaintenanceAsync(request.HttpContext, authorization, registry, [enqueue]) is { } forbidden) return forbidden;
+        enqueue = enqueue with { ApiKeyId = ApiKeyAuthenticationHandler.KeyIdOf(request.HttpContext.User) };
         var result = await enqueuer.EnqueueAsync([enqueue], "", ct);
-        if (!result.IsValid) return ValidationProblem(result.Errors);
+        if (!result.IsValid) return Rejected(result);
         var task = result.Tasks[0];
         return TypedResults.Accepted($"/api/v1/tasks/{task.Id}", TaskResource.From(task, registry));
     }
 
     public static async Task<Results<Accepted<TaskBatchResult>, ProblemHttpResult>> EnqueueBatch(
-        HttpRequest request, TaskEnqueuer enqueuer, TaskRegistry registry, IOptions<ApiOptions> options, TimeProvider clock, CancellationToken ct)
+        HttpRequest request, TaskEnqueuer enqueuer, TaskRegistry registry, IOptions<ApiOptions> options, TimeProvider clock,
+        IAuthorizationService authorization, CancellationToken ct)
     {
         var (body, problem) = await JsonBody.ReadAsync<BatchBody>(request, options.Value.MaxBodyBytes, ct);
         if (problem is not null) return problem;
@@ -57,8 +64,11 @@ public static class TasksApi
         if (errors.Count > 0) return ValidationProblem(errors);
         var requests = tasks.Select((t, i) => t.ToRequest(now, options.Value, (field, message) => errors[$"tasks[{i}].{field}"] = [message])).ToList();
         if (errors.Count > 0) return ValidationProblem(errors);
+        if (await Scopes.CheckMaintenanceAsync(request.HttpContext, authorization, registry, requests) is { } forbidden) return forbidden;
+        var caller = ApiKeyAuthenticationHandler.KeyIdOf(request.HttpContext.User);
+        requests = requests.ConvertAll(r => r with { ApiKeyId = caller });
         var result = await enqueuer.EnqueueAsync(requests, "tasks[{0}].", ct);
-        if (!result.IsValid) return ValidationProblem(result.Errors);
+        if (!result.IsValid) return Rejected(result);
         return TypedResults.Accepted("/api/v1/tasks", new TaskBatchResult([.. result.Tasks.Select(t => TaskResource.From(t, registry))]));
     }
 
@@ -125,6 +135,15 @@ public static class TasksApi
         await enqueuer.PublishAsync([task]);
         return TypedResults.Accepted($"/api/v1/tasks/{id}", TaskResource.From(task, registry));
     }
+
+    // A repeated idempotency key asking for another task is a conflict with what is stored, not a malformed request.
+    private static ProblemHttpResult Rejected(EnqueueResult result) =>
+        result.Conflicts.Count == 0 ? ValidationProblem(result.Errors) : TypedResults.Problem(new HttpValidationProblemDetails(result.Conflicts.ToDictionary())
+        {
+            Status = StatusCodes.Status409Conflict,
+            Title = "The idempotency key was used for another task.",
+            Detail = string.Join(" ", result.Conflicts.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")),
+        });
 
     private static ProblemHttpResult ValidationProblem(IReadOnlyDictionary<string, string[]> errors) =>
         TypedResults.Problem(new HttpValidationProblemDetails(errors.ToDictionary())

@@ -49,6 +49,12 @@ namespace Tasks.Core.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("revoked_at");
 
+                    b.Property<string>("Scope")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("scope");
+
                     b.HasKey("Id")
                         .HasName("pk_api_keys");
 
@@ -60,7 +66,10 @@ namespace Tasks.Core.Data.Migrations
                         .IsUnique()
                         .HasDatabaseName("ix_api_keys_name");
 
-                    b.ToTable("api_keys", (string)null);
+                    b.ToTable("api_keys", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_api_keys_scope", "scope IN ('read', 'enqueue', 'admin')");
+                        });
                 });
 
             modelBuilder.Entity("Tasks.Core.Entities.TaskLookup", b =>
@@ -95,6 +104,10 @@ namespace Tasks.Core.Data.Migrations
                     b.Property<Guid>("Id")
                         .HasColumnType("uuid")
                         .HasColumnName("id");
+
+                    b.Property<Guid?>("ApiKeyId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("api_key_id");
 
                     b.Property<string>("Args")
                         .IsRequired()
@@ -231,11 +244,6 @@ namespace Tasks.Core.Data.Migrations
                         .HasDatabaseName("ix_tasks_running")
                         .HasFilter("state = 'running'");
 
-                    b.HasIndex("IdempotencyKey")
-                        .IsUnique()
-                        .HasDatabaseName("ix_tasks_idempotency_key")
-                        .HasFilter("idempotency_key IS NOT NULL");
-
                     b.HasIndex("ScheduledFor")
                         .HasDatabaseName("ix_tasks_due")
                         .HasFilter("state = 'scheduled'");
@@ -243,6 +251,13 @@ namespace Tasks.Core.Data.Migrations
                     b.HasIndex("UpdatedAt")
                         .HasDatabaseName("ix_tasks_pending")
                         .HasFilter("state = 'pending'");
+
+                    b.HasIndex("IdempotencyKey", "ApiKeyId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_tasks_idempotency_key_api_key_id")
+                        .HasFilter("idempotency_key IS NOT NULL");
+
+                    NpgsqlIndexBuilderExtensions.AreNullsDistinct(b.HasIndex("IdempotencyKey", "ApiKeyId"), false);
 
                     b.HasIndex("State", "Id")
                         .HasDatabaseName("ix_tasks_state_id");
