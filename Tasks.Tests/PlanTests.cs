@@ -13,11 +13,11 @@ public sealed class PlanTests(TasksStack stack) : IClassFixture<TasksStack>
 {
     public static TheoryData<string, string, string> Statements => new()
     {
-        { "mark queued", TaskStateMachine.MarkQueuedSql, "{ids}, array_fill(now(), ARRAY[5]), now()" },
-        { "claim", TaskStateMachine.ClaimSql, "{ids}, array_fill('w'::text, ARRAY[5]), array_fill(gen_random_uuid(), ARRAY[5]), now(), 3, now()" },
-        { "claim, skipping held rows", TaskStateMachine.ClaimSkippingHeldSql, "{ids}, array_fill('w'::text, ARRAY[5]), array_fill(gen_random_uuid(), ARRAY[5]), now(), 3, now()" },
+        { "mark queued", TaskStateMachine.MarkQueuedSql, "{ids}, array_fill(now(), ARRAY[5])" },
+        { "claim", TaskStateMachine.ClaimSql, "{ids}, array_fill('w'::text, ARRAY[5]), array_fill(gen_random_uuid(), ARRAY[5]), now(), 3, interval '30 seconds'" },
+        { "claim, skipping held rows", TaskStateMachine.ClaimSkippingHeldSql, "{ids}, array_fill('w'::text, ARRAY[5]), array_fill(gen_random_uuid(), ARRAY[5]), now(), 3, interval '30 seconds'" },
         { "succeed", TaskStateMachine.SucceedSql, "{ids}, array_fill(1, ARRAY[5]), array_fill(NULL::text, ARRAY[5]), now()" },
-        { "heartbeat", TaskStateMachine.HeartbeatSql, "{ids}, 'w', now()" },
+        { "heartbeat", TaskStateMachine.HeartbeatSql, "{ids}, 'w'" },
     };
 
     [Theory, MemberData(nameof(Statements))]

@@ -22,6 +22,8 @@ internal sealed class TaskRecordConfiguration : IEntityTypeConfiguration<TaskRec
         builder.Property(t => t.ScheduleName).HasMaxLength(200);
         builder.Property(t => t.IdempotencyKey).HasMaxLength(200);
         builder.Property(t => t.TraceParent).HasMaxLength(128);
+        // The database's clock, not the enqueuing host's: the relay compares it with now() (docs/design.md).
+        builder.Property(t => t.UpdatedAt).HasDefaultValueSql("now()");
 
         // Newest-first keyset paging by state: ids are UUIDv7, so id order is creation order. Paging by name or
         // queue goes through task_lookup (TaskLookupConfiguration), whose indexes the updates don't write.
@@ -32,7 +34,9 @@ internal sealed class TaskRecordConfiguration : IEntityTypeConfiguration<TaskRec
             .HasFilter("idempotency_key IS NOT NULL");
         // The scheduler's release loop and the outbox sweeper scan only these small partial indexes.
         builder.HasIndex(t => t.ScheduledFor).HasDatabaseName("ix_tasks_due").HasFilter("state = 'scheduled'");
-        builder.HasIndex(t => t.UpdatedAt).HasDatabaseName("ix_tasks_pending").HasFilter("state = 'pending'");
+        builder.HasIndex(t => t.UpdatedAt, "ix_tasks_pending").HasDatabaseName("ix_tasks_pending").HasFilter("state = 'pending'");
+        // Queued tasks whose message may be gone (Relay:QueuedGraceSeconds).
+        builder.HasIndex(t => t.UpdatedAt, "ix_tasks_queued").HasDatabaseName("ix_tasks_queued").HasFilter("state = 'queued'");
         builder.HasIndex(t => t.FinishedAt).HasDatabaseName("ix_tasks_finished").HasFilter("finished_at IS NOT NULL");
         builder.HasIndex(t => t.HeartbeatAt).HasDatabaseName("ix_tasks_running").HasFilter("state = 'running'");
     }

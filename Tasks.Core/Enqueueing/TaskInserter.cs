@@ -21,19 +21,21 @@ public sealed class TaskInserter(NpgsqlDataSource dataSource) : IAsyncDisposable
 
     private async Task WriteAsync(List<TaskRecord> tasks, CancellationToken ct)
     {
-        // Safe to repeat (the coalescer retries): a first try that did commit leaves rows the retry skips.
+        // Safe to repeat (the coalescer retries): a first try that did commit leaves rows the retry skips. updated_at
+        // is the database's clock (the relay compares it with now()), read back for the queued mark.
         await using var cmd = dataSource.CreateCommand(
             """
-            INSERT INTO tasks (id, name, queue, args, state, max_attempts, time_limit_seconds, backoff_seconds,
+            WITH i AS (INSERT INTO tasks (id, name, queue, args, state, max_attempts, time_limit_seconds, backoff_seconds,
                                enqueued_at, updated_at, scheduled_for, expires_at, schedule_name, trace_parent,
                                api_key_id, attempts, attempts_base, cancel_requested)
             SELECT id, name, queue, args::jsonb, state, max_attempts, time_limit_seconds, backoff_seconds,
-                   enqueued_at, updated_at, scheduled_for, expires_at, schedule_name, trace_parent, api_key_id, 0, 0, false
+                   enqueued_at, now(), scheduled_for, expires_at, schedule_name, trace_parent, api_key_id, 0, 0, false
             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::float8[],
-                        $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::text[], $14::text[], $15::uuid[])
+                        $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[], $14::uuid[])
                 AS t(id, name, queue, args, state, max_attempts, time_limit_seconds, backoff_seconds,
-                     enqueued_at, updated_at, scheduled_for, expires_at, schedule_name, trace_parent, api_key_id)
-            ON CONFLICT (id) DO NOTHING
+                     enqueued_at, scheduled_for, expires_at, schedule_name, trace_parent, api_key_id)
+            ON CONFLICT (id) DO NOTHING)
+            SELECT now()
             """);
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Id).ToArray() });
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Name).ToArray() });
@@ -44,13 +46,15 @@ public sealed class TaskInserter(NpgsqlDataSource dataSource) : IAsyncDisposable
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.TimeLimitSeconds).ToArray() });
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.BackoffSeconds).ToArray() });
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.EnqueuedAt).ToArray() });
-        cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.UpdatedAt).ToArray() });
         cmd.Parameters.Add(Nullable(tasks.ConvertAll(t => t.ScheduledFor)));
         cmd.Parameters.Add(Nullable(tasks.ConvertAll(t => t.ExpiresAt)));
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.ScheduleName).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.TraceParent).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.ApiKeyId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
-        await cmd.ExecuteNonQueryAsync(ct);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        var now = reader.GetFieldValue<DateTimeOffset>(0);
+        foreach (var t in tasks) t.UpdatedAt = now;
     }
 
     private static NpgsqlParameter Nullable(List<DateTimeOffset?> values) =>

@@ -1,10 +1,12 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
 using Tasks.Contracts.Messages;
 using Tasks.Core.Hosting;
 using Tasks.Core.Lifecycle;
@@ -20,6 +22,9 @@ namespace Tasks.Core.Enqueueing;
 /// while a batch is on its way go in the next), so single enqueues under load share messages too.
 /// It returns once the broker has confirmed the messages with the caller's tasks, and throws if any was refused,
 /// unroutable, or cut off with the connection (the rows then stay <c>pending</c> and the relay publishes them again).
+/// A refusal costs only the tasks it concerns: every queue of a batch is declared before any of its messages is
+/// sent, so a queue the broker refuses (which closes the channel) fails only that queue's tasks, and a returned or
+/// rejected message only its own (<see cref="PublishEachAsync"/> tells the caller which).
 /// <para>
 /// MassTransit can't keep the order of overlapping sends (its first send on an endpoint, and every reconnect, resume
 /// waiting senders in any order), and awaiting each confirm in turn costs a broker round trip per message. So this
@@ -40,7 +45,7 @@ public sealed class TaskPublisher : IAsyncDisposable
     private readonly IOptionsMonitor<TasksOptions> _options;
     private readonly Channel<Pending> _pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _loop;
-    private readonly HashSet<string> _declared = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _declared = new(StringComparer.Ordinal);
     private IConnection? _connection;
     private IChannel? _channel;
 
@@ -55,14 +60,24 @@ public sealed class TaskPublisher : IAsyncDisposable
 
     public async Task PublishAsync(IReadOnlyList<TaskToPublish> tasks, CancellationToken ct)
     {
-        if (tasks.Count == 0) return;
+        var refused = await PublishEachAsync(tasks, ct);
+        if (refused.Count > 0) throw new PublishRefusedException(refused);
+    }
+
+    /// <summary>
+    /// Publishes the tasks and returns those the broker refused (see <see cref="PublishRefusal"/>); the others are
+    /// confirmed. Throws when the broker couldn't be reached or didn't confirm in time: nothing can be said of any task.
+    /// </summary>
+    public async Task<IReadOnlyList<PublishRefusal>> PublishEachAsync(IReadOnlyList<TaskToPublish> tasks, CancellationToken ct)
+    {
+        if (tasks.Count == 0) return [];
         // Stamped with the caller's trace: they are written by the publishing loop, outside it.
         var trace = Activity.Current?.Id;
         var mine = new Pending(trace is null ? tasks : [.. tasks.Select(t => t.TraceParent is null ? t with { TraceParent = trace } : t)]);
         ObjectDisposedException.ThrowIf(!_pending.Writer.TryWrite(mine), this);
         try
         {
-            await (await mine.Sent.Task.WaitAsync(ct)).WaitAsync(ct);
+            return await (await mine.Sent.Task.WaitAsync(ct)).WaitAsync(ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -75,8 +90,8 @@ public sealed class TaskPublisher : IAsyncDisposable
     {
         public IReadOnlyList<TaskToPublish> Tasks { get; } = tasks;
 
-        /// <summary>Set once written: the confirms of the messages that carry these tasks.</summary>
-        public TaskCompletionSource<Task> Sent { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Set once written: the confirms of the messages that carry these tasks, as the tasks refused.</summary>
+        public TaskCompletionSource<Task<PublishRefusal[]>> Sent { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public volatile bool Abandoned;
     }
 
@@ -128,24 +143,46 @@ public sealed class TaskPublisher : IAsyncDisposable
     private async Task<Task> WriteAsync(List<Pending> callers, List<TaskToPublish> tasks, int maxTasksPerMessage, CancellationToken ct)
     {
         var messages = Pack(tasks, maxTasksPerMessage);
-        var confirms = new Task[messages.Count];
+        // What became of each run of tasks, in the tasks' order: a message's confirm, or a refusal.
+        var sent = new List<(int Count, Task<PublishRefusal[]> Outcome)>(messages.Count);
         var body = new ArrayBufferWriter<byte>(256 + 40 * tasks.Count);
         try
         {
+            var refused = await DeclareAsync(messages, ct);
             var channel = await OpenChannelAsync(ct);
-            for (var i = 0; i < messages.Count; i++)
+            foreach (var message in messages)
             {
-                var queue = messages[i][0].Queue;
-                if (!_declared.Contains(queue))
+                if (refused?.GetValueOrDefault(message[0].Queue) is { } reason)
                 {
-                    // The same queue the workers' receive endpoints declare (durable, no arguments), so it exists
-                    // and keeps the message even before any worker has started.
-                    await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: ct);
-                    _declared.Add(queue);
+                    sent.Add((message.Count, Task.FromResult(Refuse(message, reason))));
+                    continue;
                 }
-                var (properties, message) = Envelope(messages[i], body);
+                BasicProperties properties;
+                ReadOnlyMemory<byte> bytes;
+                try
+                {
+                    (properties, bytes) = Envelope(message, body);
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+                {
+                    // A task whose name or trace can't be written (text that isn't UTF-16, say, in a row written by
+                    // hand): only it is refused, the others of its message go alone.
+                    foreach (var task in message)
+                    {
+                        try
+                        {
+                            (properties, bytes) = Envelope([task], body);
+                            sent.Add((1, Observed(Confirmed(channel.BasicPublishAsync("", task.Queue, mandatory: true, properties, bytes, ct), [task]))));
+                        }
+                        catch (Exception alone) when (alone is ArgumentException or InvalidOperationException)
+                        {
+                            sent.Add((1, Task.FromResult(Refuse([task], $"The message could not be written: {alone.Message}"))));
+                        }
+                    }
+                    continue;
+                }
                 // Sent in order; the returned task completes on the confirm.
-                confirms[i] = Observed(channel.BasicPublishAsync("", queue, mandatory: true, properties, message, ct).AsTask());
+                sent.Add((message.Count, Observed(Confirmed(channel.BasicPublishAsync("", message[0].Queue, mandatory: true, properties, bytes, ct), message))));
             }
         }
         catch (Exception e)
@@ -154,22 +191,80 @@ public sealed class TaskPublisher : IAsyncDisposable
             if (e is not OperationCanceledException || _channel is not { IsOpen: true }) Reset();
             throw;
         }
-        // Each caller's tasks are consecutive, so the messages that carry them are too.
-        var messageOf = new int[tasks.Count];
-        for (int m = 0, k = 0; m < messages.Count; m++)
-            for (var j = 0; j < messages[m].Count; j++) messageOf[k++] = m;
+        // Each caller's tasks are consecutive, so the runs that carry them are too.
+        var runOf = new int[tasks.Count];
+        for (int r = 0, k = 0; r < sent.Count; r++)
+            for (var j = 0; j < sent[r].Count; j++) runOf[k++] = r;
         var start = 0;
         foreach (var caller in callers)
         {
-            var (first, last) = (messageOf[start], messageOf[start + caller.Tasks.Count - 1]);
-            caller.Sent.TrySetResult(first == last ? confirms[first] : Observed(Task.WhenAll(confirms[first..(last + 1)])));
+            var (first, last) = (runOf[start], runOf[start + caller.Tasks.Count - 1]);
+            caller.Sent.TrySetResult(first == last ? sent[first].Outcome : Observed(AllAsync(sent[first..(last + 1)].ConvertAll(s => s.Outcome))));
             start += caller.Tasks.Count;
         }
-        return Observed(Task.WhenAll(confirms));
+        return Observed(Task.WhenAll(sent.ConvertAll(s => s.Outcome)));
     }
 
+    /// <summary>
+    /// Declares the batch's queues not yet declared on this connection, all before any message is sent: a queue the
+    /// broker refuses closes the channel, which would fail the confirms of messages already in flight on it. Returns
+    /// the refused queues with the broker's reason (null when none was).
+    /// </summary>
+    private async Task<Dictionary<string, string>?> DeclareAsync(List<List<TaskToPublish>> messages, CancellationToken ct)
+    {
+        Dictionary<string, string>? refused = null;
+        foreach (var message in messages)
+        {
+            var queue = message[0].Queue;
+            if (_declared.ContainsKey(queue) || refused?.ContainsKey(queue) == true) continue;
+            var channel = await OpenChannelAsync(ct);
+            try
+            {
+                // The same queue the workers' receive endpoints declare (durable, no arguments), so it exists
+                // and keeps the message even before any worker has started.
+                await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: ct);
+                _declared[queue] = true;
+            }
+            catch (Exception e) when (e is not OperationCanceledException && _connection is { IsOpen: true })
+            {
+                // The connection stands: the broker refused this queue (closing the channel), or the client did
+                // (a name it can't send). Its tasks are refused; the next queue gets a new channel.
+                (refused ??= new(StringComparer.Ordinal))[queue] = e is OperationInterruptedException { ShutdownReason: { } why }
+                    ? $"The broker refused queue '{queue}': {why.ReplyText}"
+                    : $"Queue '{queue}' could not be declared: {e.Message}";
+            }
+        }
+        return refused;
+    }
+
+    private static PublishRefusal[] Refuse(List<TaskToPublish> tasks, string reason) => tasks.ConvertAll(t => new PublishRefusal(t, reason)).ToArray();
+
+    /// <summary>A message's confirm as the tasks refused: none once confirmed, all of them when returned or rejected.</summary>
+    private async Task<PublishRefusal[]> Confirmed(ValueTask confirm, List<TaskToPublish> message)
+    {
+        try
+        {
+            await confirm;
+            return [];
+        }
+        catch (PublishException e)
+        {
+            // What is refused is the message, so all its tasks: they share its queue, and it names nothing else of them.
+            var queue = message[0].Queue;
+            if (e is PublishReturnException returned)
+            {
+                _declared.TryRemove(queue, out _); // deleted meanwhile: declared again by the next batch
+                return Refuse(message, $"The broker returned the message for queue '{queue}': {returned.ReplyCode} {returned.ReplyText}");
+            }
+            return Refuse(message, $"The broker rejected the message for queue '{queue}' (nack)");
+        }
+    }
+
+    private static async Task<PublishRefusal[]> AllAsync(List<Task<PublishRefusal[]>> outcomes) =>
+        (await Task.WhenAll(outcomes)).SelectMany(r => r).ToArray();
+
     /// <summary>A confirm whose caller may have stopped waiting: its failure is theirs to hear, never unobserved.</summary>
-    private static Task Observed(Task task)
+    private static T Observed<T>(T task) where T : Task
     {
         _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
             TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -269,6 +364,12 @@ public sealed class TaskPublisher : IAsyncDisposable
     private async Task<IChannel> OpenChannelAsync(CancellationToken ct)
     {
         if (_channel is { IsOpen: true } open) return open;
+        if (_connection is { IsOpen: true } connection)
+        {
+            // Only the channel was closed (the broker refused a queue): the connection and its declarations stand.
+            if (_channel is not null) _ = CloseAsync(_channel, null);
+            return _channel = await CreateChannelAsync(connection, ct);
+        }
         Reset();
         var factory = new ConnectionFactory
         {
@@ -278,13 +379,15 @@ public sealed class TaskPublisher : IAsyncDisposable
             RequestedConnectionTimeout = TimeSpan.FromSeconds(5),
         };
         _connection = await factory.CreateConnectionAsync(ct);
-        // Confirms tracked by the client, without its rate limiter: it delays publishes from half its limit on,
-        // and the number in flight is bounded by the callers anyway.
-        _channel = await _connection.CreateChannelAsync(new CreateChannelOptions(
+        return _channel = await CreateChannelAsync(_connection, ct);
+    }
+
+    // Confirms tracked by the client, without its rate limiter: it delays publishes from half its limit on, and the
+    // number in flight is bounded by the callers anyway.
+    private static Task<IChannel> CreateChannelAsync(IConnection connection, CancellationToken ct) =>
+        connection.CreateChannelAsync(new CreateChannelOptions(
             publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true,
             outstandingPublisherConfirmationsRateLimiter: null), ct);
-        return _channel;
-    }
 
     /// <summary>Drops the channel and connection; the next batch opens new ones. Closed in the background: a broker that stopped answering must not hold up the loop.</summary>
     private void Reset()

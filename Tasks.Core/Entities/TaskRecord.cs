@@ -39,7 +39,14 @@ public sealed class TaskRecord
     public DateTimeOffset? StartedAt { get; internal set; }
     public DateTimeOffset? FinishedAt { get; internal set; }
     public DateTimeOffset? ExpiresAt { get; set; }
+    /// <summary>Written by the database's clock (<c>now()</c>), like every time the relay compares with it.</summary>
     public DateTimeOffset UpdatedAt { get; internal set; }
+
+    /// <summary>Publishes of this task the broker refused in a row (null: none); see <c>Relay:MaxPublishAttempts</c>.</summary>
+    public int? PublishAttempts { get; internal set; }
+
+    /// <summary>After a refused publish, when the relay tries again (the database's time).</summary>
+    public DateTimeOffset? PublishAfter { get; internal set; }
 
     public string? Worker { get; internal set; }
 

@@ -51,7 +51,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
             FROM unnest($1::uuid[], $2::timestamptz[]) AS p(id, updated_at)
                  JOIN tasks u ON u.id = p.id AND u.updated_at = p.updated_at
             FOR UPDATE OF u SKIP LOCKED)
-        UPDATE tasks t SET state = 'queued', updated_at = $3
+        UPDATE tasks t SET state = 'queued', updated_at = now()
         FROM l WHERE t.id = l.id AND l.markable
         """;
 
@@ -59,14 +59,14 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         """
         WITH l AS MATERIALIZED (
             SELECT u.id, c.worker, c.message_id,
-                   NOT u.cancel_requested AND (u.expires_at IS NULL OR u.expires_at > $4)
+                   NOT u.cancel_requested AND (u.expires_at IS NULL OR u.expires_at > now())
                    AND (u.state IN ('pending', 'queued')
-                        OR (u.state = 'running' AND u.message_id = c.message_id AND (u.heartbeat_at < $6 OR u.heartbeat_at IS NULL)
+                        OR (u.state = 'running' AND u.message_id = c.message_id AND (u.heartbeat_at < now() - $6::interval OR u.heartbeat_at IS NULL)
                             AND u.attempts - u.attempts_base < u.max_attempts + $5)) AS claimable
             FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS c(id, worker, message_id) JOIN tasks u ON u.id = c.id
             ORDER BY u.id FOR UPDATE OF u)
         UPDATE tasks t SET state = 'running', attempts = t.attempts + 1, started_at = $4, finished_at = NULL,
-            worker = l.worker, message_id = l.message_id, updated_at = $4, heartbeat_at = $4,
+            worker = l.worker, message_id = l.message_id, updated_at = $4, heartbeat_at = now(),
             progress_current = NULL, progress_total = NULL, progress_message = NULL
         FROM l WHERE t.id = l.id AND l.claimable
         RETURNING t.id, t.name, t.queue, t.args, t.attempts, t.max_attempts, t.attempts_base, t.time_limit_seconds,
@@ -95,7 +95,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
             SELECT u.id, u.state = 'running' AND u.worker = $2 AS mine
             FROM unnest($1::uuid[]) AS r(id) JOIN tasks u ON u.id = r.id
             ORDER BY u.id FOR UPDATE OF u SKIP LOCKED)
-        UPDATE tasks t SET heartbeat_at = $3
+        UPDATE tasks t SET heartbeat_at = now()
         FROM l WHERE t.id = l.id AND l.mine
         RETURNING t.id, t.cancel_requested
         """;
@@ -112,8 +112,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     /// <summary>A new task starts <c>pending</c>, or <c>scheduled</c> when it must wait for its time.</summary>
     public static void Start(TaskRecord task, DateTimeOffset now, DateTimeOffset? runAt)
     {
-        task.EnqueuedAt = now;
-        task.UpdatedAt = now;
+        task.EnqueuedAt = now; // UpdatedAt is the database's: stamped by the insert
         if (runAt is { } at && at > now)
         {
             task.State = TaskState.Scheduled;
@@ -147,7 +146,6 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         await using var cmd = new ByKeyStatement(dataSource, MarkQueuedSql);
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Id).ToArray() });
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.UpdatedAt).ToArray() });
-        cmd.Parameters.Add(new() { Value = clock.GetUtcNow() });
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
@@ -218,7 +216,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
             cmd.Parameters.Add(new() { Value = claims.ConvertAll(c => c.MessageId).ToArray() });
             cmd.Parameters.Add(new() { Value = now });
             cmd.Parameters.Add(new() { Value = CrashAllowance });
-            cmd.Parameters.Add(new() { Value = now - _lease });
+            cmd.Parameters.Add(new() { Value = _lease });
             try
             {
                 await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -246,25 +244,23 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     /// </summary>
     private async Task<SkippedTask?> SkipAsync(Guid id, Guid messageId, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
         // Not claimable. Record why, when the message itself is the only thing that will ever notice.
         await using var skip = dataSource.CreateCommand(
             """
-            UPDATE tasks SET finished_at = $2, updated_at = $2,
+            UPDATE tasks SET finished_at = now(), updated_at = now(),
                 state = CASE WHEN cancel_requested THEN 'canceled'
-                             WHEN expires_at <= $2 THEN 'expired'
+                             WHEN expires_at <= now() THEN 'expired'
                              ELSE 'failed' END,
-                error = CASE WHEN cancel_requested OR expires_at <= $2 THEN error
+                error = CASE WHEN cancel_requested OR expires_at <= now() THEN error
                              ELSE 'Its worker was lost during each of its last attempts; given up (poison message?).' END
             WHERE id = $1 AND (
-                  (state IN ('pending', 'queued') AND (cancel_requested OR expires_at <= $2))
-               OR (state = 'running' AND message_id = $3 AND (heartbeat_at < $4 OR heartbeat_at IS NULL)))
+                  (state IN ('pending', 'queued') AND (cancel_requested OR expires_at <= now()))
+               OR (state = 'running' AND message_id = $2 AND (heartbeat_at < now() - $3::interval OR heartbeat_at IS NULL)))
             RETURNING state, name, queue
             """);
         skip.Parameters.Add(new() { Value = id });
-        skip.Parameters.Add(new() { Value = now });
         skip.Parameters.Add(new() { Value = messageId });
-        skip.Parameters.Add(new() { Value = now - _lease });
+        skip.Parameters.Add(new() { Value = _lease });
         await using var skipped = await skip.ExecuteReaderAsync(ct);
         return await skipped.ReadAsync(ct)
             ? new SkippedTask(id, ByName[skipped.GetString(0)], skipped.GetString(1), skipped.GetString(2))
@@ -397,7 +393,6 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         await using var cmd = new ByKeyStatement(dataSource, HeartbeatSql);
         cmd.Parameters.Add(new() { Value = running.ToArray() });
         cmd.Parameters.Add(new() { Value = worker });
-        cmd.Parameters.Add(new() { Value = clock.GetUtcNow() });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
             if (reader.GetBoolean(1)) canceled.Add(reader.GetGuid(0));
@@ -434,15 +429,14 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     /// </summary>
     public async Task<bool> RetryByHandAsync(Guid id, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
         await using var cmd = dataSource.CreateCommand(
             """
             UPDATE tasks SET state = 'pending', attempts_base = attempts, cancel_requested = false, expires_at = NULL,
-                finished_at = NULL, scheduled_for = NULL, result = NULL, updated_at = $2
+                finished_at = NULL, scheduled_for = NULL, result = NULL, updated_at = now(),
+                publish_attempts = NULL, publish_after = NULL
             WHERE id = $1 AND state IN ('failed', 'canceled', 'expired')
             """);
         cmd.Parameters.Add(new() { Value = id });
-        cmd.Parameters.Add(new() { Value = now });
         return await cmd.ExecuteNonQueryAsync(ct) == 1;
     }
 
@@ -456,27 +450,29 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     /// <summary>
     /// The outbox relay, for the scheduler. First, due <c>scheduled</c> tasks, and <c>running</c> tasks whose worker's
     /// lease ran out, become <c>pending</c> (committed at once, back-dated so they count as orphaned). Then <c>pending</c> tasks that nobody published within
-    /// <paramref name="pendingGrace"/> (their publisher died, or the broker was down) are locked with SKIP LOCKED,
-    /// handed to <paramref name="publish"/>, and marked <c>queued</c> in the same transaction, so two schedulers
+    /// the pending grace (their publisher died, or the broker was down), and, when <see cref="ReleaseSettings.QueuedGrace"/>
+    /// is given, <c>queued</c> tasks still not started that long after their publish (their message may be gone), are
+    /// locked with SKIP LOCKED, handed to <paramref name="publish"/>, and marked <c>queued</c> in the same transaction, so two schedulers
     /// never publish the same task. A worker may receive a message before that commit: its claim accepts
     /// <c>pending</c> and simply waits for the row lock. A crash after publishing and before the commit only means
-    /// the task is published again, and the worker drops the duplicate.
+    /// the task is published again, and the worker drops the duplicate. A task the broker refuses stays <c>pending</c>
+    /// and is tried again after a back-off, apart from the others; after <see cref="ReleaseSettings.MaxPublishAttempts"/>
+    /// refusals in a row it is <c>failed</c> with the broker's reason. Every time compared here is the database's
+    /// (<c>now()</c>), never this host's: a host with a skewed clock can't release early or take a live task over.
     /// </summary>
-    public async Task<int> ReleaseAsync(
-        TimeSpan pendingGrace, int batchSize,
-        Func<IReadOnlyList<TaskToPublish>, CancellationToken, Task> publish, CancellationToken ct)
+    public async Task<ReleaseResult> ReleaseAsync(
+        ReleaseSettings settings, Func<IReadOnlyList<TaskToPublish>, CancellationToken, Task<IReadOnlyList<PublishRefusal>>> publish,
+        CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
         await using (var due = dataSource.CreateCommand(
             """
-            UPDATE tasks SET state = 'pending', updated_at = $2
-            WHERE id IN (SELECT id FROM tasks WHERE state = 'scheduled' AND scheduled_for <= $1
-                         ORDER BY scheduled_for LIMIT $3 FOR UPDATE SKIP LOCKED)
+            UPDATE tasks SET state = 'pending', updated_at = now() - $1::interval
+            WHERE id IN (SELECT id FROM tasks WHERE state = 'scheduled' AND scheduled_for <= now()
+                         ORDER BY scheduled_for LIMIT $2 FOR UPDATE SKIP LOCKED)
             """))
         {
-            due.Parameters.Add(new() { Value = now });
-            due.Parameters.Add(new() { Value = now - pendingGrace });
-            due.Parameters.Add(new() { Value = batchSize });
+            due.Parameters.Add(new() { Value = settings.PendingGrace });
+            due.Parameters.Add(new() { Value = settings.BatchSize });
             await due.ExecuteNonQueryAsync(ct);
         }
 
@@ -484,52 +480,104 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         // pending for another attempt, or failed when crashes used up the allowance.
         await using (var lost = dataSource.CreateCommand(
             """
-            UPDATE tasks SET updated_at = $2, heartbeat_at = NULL,
+            UPDATE tasks SET updated_at = now() - $2::interval, heartbeat_at = NULL,
                 state = CASE WHEN attempts - attempts_base < max_attempts + $4 THEN 'pending' ELSE 'failed' END,
-                finished_at = CASE WHEN attempts - attempts_base < max_attempts + $4 THEN NULL ELSE $5 END,
+                finished_at = CASE WHEN attempts - attempts_base < max_attempts + $4 THEN NULL ELSE now() END,
                 error = CASE WHEN attempts - attempts_base < max_attempts + $4 THEN error
                              ELSE 'Its worker was lost during each of its last attempts; given up (poison message?).' END
-            WHERE id IN (SELECT id FROM tasks WHERE state = 'running' AND (heartbeat_at < $1 OR heartbeat_at IS NULL)
+            WHERE id IN (SELECT id FROM tasks WHERE state = 'running' AND (heartbeat_at < now() - $1::interval OR heartbeat_at IS NULL)
                          ORDER BY heartbeat_at LIMIT $3 FOR UPDATE SKIP LOCKED)
             """))
         {
-            lost.Parameters.Add(new() { Value = now - _lease });
-            lost.Parameters.Add(new() { Value = now - pendingGrace });
-            lost.Parameters.Add(new() { Value = batchSize });
+            lost.Parameters.Add(new() { Value = _lease });
+            lost.Parameters.Add(new() { Value = settings.PendingGrace });
+            lost.Parameters.Add(new() { Value = settings.BatchSize });
             lost.Parameters.Add(new() { Value = CrashAllowance });
-            lost.Parameters.Add(new() { Value = now });
             await lost.ExecuteNonQueryAsync(ct);
         }
 
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         var orphans = new List<TaskToPublish>();
-        await using (var select = new NpgsqlCommand(
+        // A row in its publish back-off waits for its time (publish_after), however old it is.
+        await ReadAsync(
             """
-            SELECT id, name, queue, trace_parent FROM tasks WHERE state = 'pending' AND updated_at <= $1
+            SELECT id, name, queue, trace_parent FROM tasks
+            WHERE state = 'pending' AND updated_at <= now() - $1::interval AND (publish_after IS NULL OR publish_after <= now())
             ORDER BY updated_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
+            """, settings.PendingGrace, settings.BatchSize);
+        if (settings.QueuedGrace is { } queuedGrace && orphans.Count < settings.BatchSize)
+        {
+            await ReadAsync(
+                """
+                SELECT id, name, queue, trace_parent FROM tasks WHERE state = 'queued' AND updated_at <= now() - $1::interval
+                ORDER BY updated_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
+                """, queuedGrace, settings.BatchSize - orphans.Count);
+        }
+        if (orphans.Count == 0) return ReleaseResult.None;
+
+        var refusals = await publish(orphans, ct);
+        var refusedIds = refusals.Select(r => r.Task.Id).ToHashSet();
+
+        await using (var update = new NpgsqlCommand(
+            """
+            UPDATE tasks SET state = 'queued', updated_at = clock_timestamp(), publish_attempts = NULL, publish_after = NULL
+            WHERE id = ANY($1)
             """, conn, tx))
         {
-            select.Parameters.Add(new() { Value = now - pendingGrace });
-            select.Parameters.Add(new() { Value = batchSize });
+            update.Parameters.Add(new() { Value = orphans.Where(t => !refusedIds.Contains(t.Id)).Select(t => t.Id).ToArray() });
+            await update.ExecuteNonQueryAsync(ct);
+        }
+        var refused = refusals.Count == 0 ? [] : await RecordRefusalsAsync(conn, tx, refusals, settings, ct);
+        await tx.CommitAsync(ct);
+        return new ReleaseResult(orphans.Count - refusedIds.Count, refused);
+
+        async Task ReadAsync(string sql, TimeSpan grace, int limit)
+        {
+            await using var select = new NpgsqlCommand(sql, conn, tx);
+            select.Parameters.Add(new() { Value = grace });
+            select.Parameters.Add(new() { Value = limit });
             await using var reader = await select.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
                 orphans.Add(new TaskToPublish(reader.GetGuid(0), reader.GetString(1), reader.GetString(2),
                     reader.IsDBNull(3) ? null : reader.GetString(3)));
         }
-        if (orphans.Count == 0) return 0;
+    }
 
-        await publish(orphans, ct);
-
-        await using (var update = new NpgsqlCommand(
-            "UPDATE tasks SET state = 'queued', updated_at = $2 WHERE id = ANY($1)", conn, tx))
+    /// <summary>
+    /// Tasks the broker refused go back to <c>pending</c>, each to be tried again after its own back-off (doubling
+    /// from <see cref="ReleaseSettings.PublishBackoff"/>), or <c>failed</c> with the broker's reason after
+    /// <see cref="ReleaseSettings.MaxPublishAttempts"/> refusals in a row.
+    /// </summary>
+    private static async Task<List<RefusedPublish>> RecordRefusalsAsync(
+        NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<PublishRefusal> refusals, ReleaseSettings settings, CancellationToken ct)
+    {
+        var byId = refusals.ToDictionary(r => r.Task.Id);
+        await using var cmd = new NpgsqlCommand(
+            """
+            UPDATE tasks t SET publish_attempts = coalesce(t.publish_attempts, 0) + 1, error = r.reason,
+                updated_at = clock_timestamp(),
+                state = CASE WHEN coalesce(t.publish_attempts, 0) + 1 >= $3 THEN 'failed' ELSE 'pending' END,
+                finished_at = CASE WHEN coalesce(t.publish_attempts, 0) + 1 >= $3 THEN clock_timestamp() END,
+                publish_after = CASE WHEN coalesce(t.publish_attempts, 0) + 1 < $3
+                                     THEN clock_timestamp() + $4::interval * power(2, least(coalesce(t.publish_attempts, 0), 16)) END
+            FROM unnest($1::uuid[], $2::text[]) AS r(id, reason)
+            WHERE t.id = r.id
+            RETURNING t.id, t.publish_attempts, t.state = 'failed', t.publish_after - clock_timestamp()
+            """, conn, tx);
+        cmd.Parameters.Add(new() { Value = byId.Keys.ToArray() });
+        cmd.Parameters.Add(new() { Value = byId.Values.Select(r => Truncate(r.Reason, 2000)).ToArray() });
+        cmd.Parameters.Add(new() { Value = settings.MaxPublishAttempts });
+        cmd.Parameters.Add(new() { Value = settings.PublishBackoff });
+        var refused = new List<RefusedPublish>(byId.Count);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
         {
-            update.Parameters.Add(new() { Value = orphans.Select(t => t.Id).ToArray() });
-            update.Parameters.Add(new() { Value = clock.GetUtcNow() });
-            await update.ExecuteNonQueryAsync(ct);
+            var refusal = byId[reader.GetGuid(0)];
+            refused.Add(new RefusedPublish(refusal.Task, refusal.Reason, reader.GetInt32(1), reader.GetBoolean(2),
+                reader.IsDBNull(3) ? null : reader.GetFieldValue<TimeSpan>(3)));
         }
-        await tx.CommitAsync(ct);
-        return orphans.Count;
+        return refused;
     }
 
     /// <summary>

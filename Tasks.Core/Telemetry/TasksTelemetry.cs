@@ -14,7 +14,7 @@ public sealed class TasksTelemetry
     /// <summary>Spans of our own (a task's run, a release by the relay); MassTransit and Npgsql bring theirs.</summary>
     public static readonly ActivitySource Source = new(Name);
 
-    private readonly Counter<long> _enqueued, _started, _succeeded, _failed, _retried, _canceled, _expired, _handedBack;
+    private readonly Counter<long> _enqueued, _started, _succeeded, _failed, _retried, _canceled, _expired, _handedBack, _publishFailed;
     private readonly Histogram<double> _runTime, _queueWait;
 
     public TasksTelemetry(IMeterFactory meters)
@@ -29,6 +29,8 @@ public sealed class TasksTelemetry
         _expired = meter.CreateCounter<long>("tasks.expired", description: "Tasks skipped because they were past expiresAt.");
         _handedBack = meter.CreateCounter<long>("tasks.handed_back",
             description: "Tasks a worker sent back to their queue after waiting Worker:HandBackSeconds for a slot (by task.queue only: the message names no task).");
+        _publishFailed = meter.CreateCounter<long>("tasks.publish_failed",
+            description: "Tasks failed for good because the broker refused every publish of them (Relay:MaxPublishAttempts in a row); also counted in tasks.failed.");
         _runTime = meter.CreateHistogram<double>("tasks.run.duration", unit: "s", description: "How long an attempt ran.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600] });
         _queueWait = meter.CreateHistogram<double>("tasks.queue.wait", unit: "s", description: "From enqueue (or due time) to start.",
@@ -47,6 +49,7 @@ public sealed class TasksTelemetry
     public void Retried(string name, string queue) => _retried.Add(1, Tags(name, queue));
     public void Canceled(string name, string queue) => _canceled.Add(1, Tags(name, queue));
     public void Expired(string name, string queue) => _expired.Add(1, Tags(name, queue));
+    public void PublishFailed(string name, string queue) => _publishFailed.Add(1, Tags(name, queue));
 
     public void HandedBack(string queue, int count) => _handedBack.Add(count, new KeyValuePair<string, object?>("task.queue", queue));
 

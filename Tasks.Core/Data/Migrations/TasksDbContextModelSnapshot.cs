@@ -186,6 +186,14 @@ namespace Tasks.Core.Data.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("progress_total");
 
+                    b.Property<DateTimeOffset?>("PublishAfter")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("publish_after");
+
+                    b.Property<int?>("PublishAttempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("publish_attempts");
+
                     b.Property<string>("Queue")
                         .IsRequired()
                         .HasMaxLength(100)
@@ -225,8 +233,10 @@ namespace Tasks.Core.Data.Migrations
                         .HasColumnName("trace_parent");
 
                     b.Property<DateTimeOffset>("UpdatedAt")
+                        .ValueGeneratedOnAdd()
                         .HasColumnType("timestamp with time zone")
-                        .HasColumnName("updated_at");
+                        .HasColumnName("updated_at")
+                        .HasDefaultValueSql("now()");
 
                     b.Property<string>("Worker")
                         .HasMaxLength(300)
@@ -248,7 +258,10 @@ namespace Tasks.Core.Data.Migrations
                         .HasDatabaseName("ix_tasks_due")
                         .HasFilter("state = 'scheduled'");
 
-                    b.HasIndex("UpdatedAt")
+                    b.HasIndex("State", "Id")
+                        .HasDatabaseName("ix_tasks_state_id");
+
+                    b.HasIndex(new[] { "UpdatedAt" }, "ix_tasks_pending")
                         .HasDatabaseName("ix_tasks_pending")
                         .HasFilter("state = 'pending'");
 
@@ -259,8 +272,9 @@ namespace Tasks.Core.Data.Migrations
 
                     NpgsqlIndexBuilderExtensions.AreNullsDistinct(b.HasIndex("IdempotencyKey", "ApiKeyId"), false);
 
-                    b.HasIndex("State", "Id")
-                        .HasDatabaseName("ix_tasks_state_id");
+                    b.HasIndex(new[] { "UpdatedAt" }, "ix_tasks_queued")
+                        .HasDatabaseName("ix_tasks_queued")
+                        .HasFilter("state = 'queued'");
 
                     b.ToTable("tasks", (string)null);
                 });
