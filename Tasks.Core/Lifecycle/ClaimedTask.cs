@@ -9,3 +9,6 @@ public sealed record ClaimedTask(
     /// <summary>Whether a failure of this attempt may be retried.</summary>
     public bool HasAttemptsLeft => Attempt - AttemptsBase < MaxAttempts;
 }
+
+/// <summary>What one lease renewal found: see <see cref="TaskStateMachine.HeartbeatAsync"/>.</summary>
+public sealed record LeaseRenewal(IReadOnlySet<Guid> Renewed, IReadOnlyList<Guid> CancelRequested, IReadOnlyList<Guid> Lost);

@@ -384,19 +384,54 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     }
 
     /// <summary>
-    /// Says this worker's running tasks are alive (renewing their lease) and returns those someone asked to cancel.
+    /// Says this worker's running tasks are alive (renewing their lease). Returns the tasks it renewed, those of
+    /// them someone asked to cancel, and those that are no longer this worker's (taken over, put back by the relay,
+    /// finished, or gone): the lease of those is lost. A task in neither list was held by someone for a moment (an
+    /// outcome or a progress report being written): not renewed this time, not lost either.
     /// </summary>
-    public async Task<List<Guid>> HeartbeatAsync(IReadOnlyCollection<Guid> running, string worker, CancellationToken ct)
+    public async Task<LeaseRenewal> HeartbeatAsync(IReadOnlyCollection<Guid> running, string worker, CancellationToken ct)
     {
+        var renewed = new HashSet<Guid>();
         var canceled = new List<Guid>();
-        if (running.Count == 0) return canceled;
-        await using var cmd = new ByKeyStatement(dataSource, HeartbeatSql);
-        cmd.Parameters.Add(new() { Value = running.ToArray() });
-        cmd.Parameters.Add(new() { Value = worker });
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-            if (reader.GetBoolean(1)) canceled.Add(reader.GetGuid(0));
-        return canceled;
+        var lost = new List<Guid>();
+        if (running.Count == 0) return new(renewed, canceled, lost);
+        await using (var cmd = new ByKeyStatement(dataSource, HeartbeatSql))
+        {
+            cmd.Parameters.Add(new() { Value = running.ToArray() });
+            cmd.Parameters.Add(new() { Value = worker });
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                renewed.Add(reader.GetGuid(0));
+                if (reader.GetBoolean(1)) canceled.Add(reader.GetGuid(0));
+            }
+        }
+        if (renewed.Count == running.Count) return new(renewed, canceled, lost);
+        // Rare: read without a lock (the last committed version), so a row skipped only because it was held isn't taken for lost.
+        await using var check = dataSource.CreateCommand(
+            """
+            SELECT r.id FROM unnest($1::uuid[]) AS r(id) LEFT JOIN tasks t ON t.id = r.id
+            WHERE t.id IS NULL OR t.state <> 'running' OR t.worker IS DISTINCT FROM $2
+            """);
+        check.Parameters.Add(new() { Value = running.Where(id => !renewed.Contains(id)).ToArray() });
+        check.Parameters.Add(new() { Value = worker });
+        await using (var reader = await check.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct)) lost.Add(reader.GetGuid(0));
+        return new(renewed, canceled, lost);
+    }
+
+    /// <summary>
+    /// Gives up the lease of an attempt that was put back (its message goes back to the queue) without an outcome,
+    /// so the message's redelivery may take the task over at once instead of after <c>Tasks:LeaseSeconds</c>.
+    /// </summary>
+    public async Task ReleaseLeaseAsync(ClaimedTask task, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            "UPDATE tasks SET heartbeat_at = NULL WHERE id = $1 AND state = 'running' AND attempts = $2 AND worker = $3");
+        cmd.Parameters.Add(new() { Value = task.Id });
+        cmd.Parameters.Add(new() { Value = task.Attempt });
+        cmd.Parameters.Add(new() { Value = task.Worker });
+        await cmd.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>

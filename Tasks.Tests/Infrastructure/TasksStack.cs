@@ -85,18 +85,22 @@ public class TasksStack : IAsyncLifetime
         return app;
     }
 
-    /// <summary>Another worker host, with <paramref name="settings"/> on top of the stack's.</summary>
-    public Task<WebApplication> StartWorkerAsync(Dictionary<string, string?> settings) =>
+    /// <summary>
+    /// Another worker host, with <paramref name="settings"/> on top of the stack's, and the database at
+    /// <paramref name="postgres"/> (say, through a <see cref="TcpProxy"/>) instead of the stack's.
+    /// </summary>
+    public Task<WebApplication> StartWorkerAsync(Dictionary<string, string?> settings, string? postgres = null) =>
         StartHostAsync("Tasks.Worker", new Dictionary<string, string?>(Settings.Concat(settings).GroupBy(s => s.Key).Select(g => g.Last())), b =>
         {
             b.AddTasksWorker();
             b.Services.AddBuiltInHandlers();
             b.Services.AddTestHandlers();
-        });
+        }, postgres);
 
-    public async Task<WebApplication> StartHostAsync(string name, Dictionary<string, string?> settings, Action<WebApplicationBuilder> configure)
+    public async Task<WebApplication> StartHostAsync(
+        string name, Dictionary<string, string?> settings, Action<WebApplicationBuilder> configure, string? postgres = null)
     {
-        var builder = CreateBuilder(name, settings, null);
+        var builder = CreateBuilder(name, settings, null, postgres);
         configure(builder);
         var app = builder.Build();
         app.MapTasksHealth();
@@ -119,7 +123,7 @@ public class TasksStack : IAsyncLifetime
         throw new TimeoutException($"{app.Environment.ApplicationName} did not become ready in 30 s");
     }
 
-    private WebApplicationBuilder CreateBuilder(string name, Dictionary<string, string?> settings, string? rabbit)
+    private WebApplicationBuilder CreateBuilder(string name, Dictionary<string, string?> settings, string? rabbit, string? postgres = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -129,7 +133,7 @@ public class TasksStack : IAsyncLifetime
         });
         var all = new Dictionary<string, string?>(settings)
         {
-            ["ConnectionStrings:Tasks"] = Postgres,
+            ["ConnectionStrings:Tasks"] = postgres ?? Postgres,
             ["ConnectionStrings:RabbitMq"] = rabbit ?? Rabbit.ToString(),
         };
         // Tests send tasks to queues they invent (a fresh one per test): any valid name is known, unless a stack's

@@ -53,8 +53,19 @@ public sealed record LingeringArgs(Guid Id, int Seconds, bool InQuery = false, b
 [TaskContract("test.secret", MaxAttempts = 1)]
 public sealed record SecretArgs(string User, [property: Sensitive] string Password);
 
+/// <summary>Waits in a query of its own (<c>pg_sleep</c> on its DbContext): what a busy task is doing when the database goes.</summary>
+[TaskContract("test.pgsleep", MaxAttempts = 1)]
+public sealed record PgSleepArgs(double Seconds);
+
+/// <summary>Sleeps, honouring its token; notes each run's start and end on this process's monotonic clock, and whether it ran to its end.</summary>
+[TaskContract("test.exclusive", MaxAttempts = 1)]
+public sealed record ExclusiveArgs(Guid Run, int Seconds);
+
 public static class TestObservations
 {
+    public static readonly ConcurrentDictionary<Guid, int> InQuery = new();
+    public static readonly ConcurrentDictionary<Guid, ConcurrentQueue<(string Worker, long Start, long End, bool Completed)>> Runs = new();
+    public static readonly ConcurrentDictionary<Guid, int> Started = new();
     public static readonly ConcurrentQueue<(string Marker, int Step, string StateAtCallback)> AfterCommit = new();
     public static readonly ConcurrentDictionary<Guid, (Guid ContextInstance, int ObjectHash)> Contexts = new();
     public static readonly ConcurrentDictionary<Guid, IReadOnlyList<string>> LateWrites = new();
@@ -74,7 +85,9 @@ public static class TestHandlerRegistration
         .AddTaskHandler<StubbornArgs, StubbornHandler>()
         .AddTaskHandler<LingeringArgs, LingeringHandler>()
         .AddTaskHandler<SecretArgs, SecretHandler>()
-        .AddTaskHandler<GatedArgs, GatedHandler>();
+        .AddTaskHandler<GatedArgs, GatedHandler>()
+        .AddTaskHandler<PgSleepArgs, PgSleepHandler>()
+        .AddTaskHandler<ExclusiveArgs, ExclusiveHandler>();
 }
 
 public sealed class AfterCommitHandler(NpgsqlDataSource dataSource) : ITaskHandler<AfterCommitArgs>
@@ -242,4 +255,35 @@ public sealed partial class SecretHandler(Microsoft.Extensions.Logging.ILogger<S
 
     [Microsoft.Extensions.Logging.LoggerMessage(Microsoft.Extensions.Logging.LogLevel.Information, "Signing in {User}")]
     private static partial void LogSigningIn(Microsoft.Extensions.Logging.ILogger logger, string user);
+}
+
+public sealed class PgSleepHandler : ITaskHandler<PgSleepArgs>
+{
+    public async Task<TaskOutcome> RunAsync(PgSleepArgs args, TaskContext context)
+    {
+        TestObservations.InQuery[context.TaskId] = context.Attempt;
+        await context.Db.Database.ExecuteSqlAsync($"SELECT pg_sleep({args.Seconds})", context.CancellationToken);
+        return TaskOutcome.Succeeded();
+    }
+}
+
+public sealed class ExclusiveHandler : ITaskHandler<ExclusiveArgs>
+{
+    public async Task<TaskOutcome> RunAsync(ExclusiveArgs args, TaskContext context)
+    {
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        TestObservations.Started.AddOrUpdate(args.Run, 1, (_, n) => n + 1);
+        var completed = false;
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(args.Seconds), context.CancellationToken);
+            completed = true;
+            return TaskOutcome.Succeeded();
+        }
+        finally
+        {
+            TestObservations.Runs.GetOrAdd(args.Run, _ => new())
+                .Enqueue((context.Worker, start, System.Diagnostics.Stopwatch.GetTimestamp(), completed));
+        }
+    }
 }

@@ -1,17 +1,20 @@
+using Microsoft.Extensions.Logging;
 using Tasks.Core.Data;
 using Tasks.Core.Lifecycle;
 
 namespace Tasks.Worker.Execution;
 
 /// <summary>Everything a handler gets besides its args, for one attempt of one task.</summary>
-public sealed class TaskContext
+public sealed partial class TaskContext
 {
     private readonly ClaimedTask _task;
     private readonly TaskStateMachine _lifecycle;
     private readonly AfterCommitQueue _afterCommit;
+    private readonly ILogger _logger;
 
-    internal TaskContext(ClaimedTask task, TaskStateMachine lifecycle, TasksDbContext db, AfterCommitQueue afterCommit, CancellationToken ct)
+    internal TaskContext(ClaimedTask task, TaskStateMachine lifecycle, TasksDbContext db, AfterCommitQueue afterCommit, ILogger logger, CancellationToken ct)
     {
+        _logger = logger;
         _task = task;
         _lifecycle = lifecycle;
         _afterCommit = afterCommit;
@@ -36,7 +39,26 @@ public sealed class TaskContext
     /// <summary>Runs <paramref name="callback"/> after this attempt's database work commits; never if it rolls back.</summary>
     public void AfterCommit(Func<CancellationToken, Task> callback) => _afterCommit.Add(callback);
 
-    /// <summary>Progress the API and dashboard show while the task runs (written at once, outside the transaction).</summary>
-    public Task ReportProgressAsync(long current, long? total = null, string? message = null) =>
-        _lifecycle.ReportProgressAsync(_task, current, total, message, CancellationToken);
+    /// <summary>
+    /// Progress the API and dashboard show while the task runs (written at once, outside the transaction). Best
+    /// effort: a report the database can't take (it is restarting, say) is logged and skipped, never the task's
+    /// failure. Throws only when the task's token fired.
+    /// </summary>
+    public async Task ReportProgressAsync(long current, long? total = null, string? message = null)
+    {
+        // Not the handler's own use of the database: its success may still be written with other tasks' (and this
+        // async method's change of the flag ends with it).
+        DatabaseUse.Unwatch();
+        try
+        {
+            await _lifecycle.ReportProgressAsync(_task, current, total, message, CancellationToken);
+        }
+        catch (Exception e) when (!CancellationToken.IsCancellationRequested)
+        {
+            LogProgressLost(_logger, e, _task.Id);
+        }
+    }
+
+    [LoggerMessage(LogLevel.Warning, "Task {TaskId}: a progress report could not be written; the task goes on")]
+    private static partial void LogProgressLost(ILogger logger, Exception e, Guid taskId);
 }

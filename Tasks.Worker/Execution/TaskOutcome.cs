@@ -21,4 +21,11 @@ public abstract record TaskOutcome
     internal sealed record RetryOutcome(string Reason, TimeSpan? After, string? Details = null) : TaskOutcome;
     internal sealed record FailOutcome(string Reason, string? Details = null) : TaskOutcome;
     internal sealed record CancelOutcome(string Reason) : TaskOutcome;
+
+    /// <summary>
+    /// Not the task's outcome at all: the attempt lost its database or broker connection, its lease, or its worker
+    /// is stopping. Nothing is recorded and the message goes back to the queue (the attempt counts like a crash's).
+    /// <paramref name="HandlerReturned"/>: the handler is done (not abandoned), so the lease may be handed on at once.
+    /// </summary>
+    internal sealed record PutBackOutcome(string Reason, Exception? Cause, bool HandlerReturned) : TaskOutcome;
 }

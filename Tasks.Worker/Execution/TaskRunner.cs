@@ -179,6 +179,7 @@ public sealed partial class TaskRunner(
             LogDuplicate(logger, taskId);
             return;
         }
+        var claimStarted = clock.GetTimestamp();
         var (task, skipped) = await lifecycle.ClaimAsync(taskId, _worker, messageId, shutdown);
         if (task is null)
         {
@@ -186,6 +187,7 @@ public sealed partial class TaskRunner(
             LogDropped(logger, taskId);
             return;
         }
+        attempt.Claimed(claimStarted); // the claim took the lease: from here the attempt runs only while it holds
         telemetry.Started(task.Name, task.Queue, task.StartedAt - task.DueAt);
         // In the trace that enqueued it: the message's (the consume span, current here), or its own when the
         // message carried tasks of several traces.
@@ -213,13 +215,73 @@ public sealed partial class TaskRunner(
         telemetry.Ran(task.Name, task.Queue, Stopwatch.GetElapsedTime(started));
         if (outcome is null) return; // succeeded and committed
         activity?.SetStatus(ActivityStatusCode.Error, outcome.GetType().Name);
+        if (outcome is TaskOutcome.PutBackOutcome putBack) await PutBackAsync(task, attempt, putBack, shutdown);
+        // Cut short by shutdown, or without a lease (it ran out while the handler finished): nothing is recorded.
         if (attempt.ShuttingDown && !attempt.CancelRequested && !attempt.TimedOut)
+            await PutBackAsync(task, attempt, new TaskOutcome.PutBackOutcome("the worker is stopping", null, HandlerReturned: true), shutdown);
+        if (attempt.LeaseLost)
+            await PutBackAsync(task, attempt, new TaskOutcome.PutBackOutcome("its lease was lost", null, HandlerReturned: true), shutdown);
+        try
+        {
+            await RecordAsync(task, outcome);
+        }
+        catch (Exception e) when (ConnectionLoss.Is(e))
+        {
+            // Not recorded, or recorded with its reply lost: the message's redelivery finds out at its claim.
+            await PutBackAsync(task, attempt, new TaskOutcome.PutBackOutcome("its outcome could not be written", e, HandlerReturned: true), shutdown);
+        }
+        LogFinished(logger, task.Id, outcome.GetType().Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    /// <summary>
+    /// Ends an attempt without an outcome: nothing is recorded, and the message goes back to the queue (this
+    /// throws), so the attempt is spent like a crash's, within <see cref="TaskStateMachine.CrashAllowance"/>. The
+    /// lease is handed back when the handler is done and the database lets us before the lease is due to be lost
+    /// anyway, so that the message's retry takes the task over at once; otherwise the lease runs out (and the
+    /// relay or the message's redelivery takes over then).
+    /// </summary>
+    private async Task PutBackAsync(ClaimedTask task, RunningTask attempt, TaskOutcome.PutBackOutcome putBack, CancellationToken shutdown)
+    {
+        attempt.StopRenewing();
+        if (putBack.HandlerReturned && !attempt.LeaseLost) await ReleaseLeaseAsync(task, attempt);
+        if (attempt.ShuttingDown)
         {
             LogRequeued(logger, task.Id);
             shutdown.ThrowIfCancellationRequested();
         }
-        await RecordAsync(task, outcome);
-        LogFinished(logger, task.Id, outcome.GetType().Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        LogPutBack(logger, putBack.Cause, task.Id, putBack.Reason);
+        throw new TaskPutBackException($"Task {task.Id}: put back ({putBack.Reason}).", putBack.Cause);
+    }
+
+    private async Task ReleaseLeaseAsync(ClaimedTask task, RunningTask attempt)
+    {
+        // A stopping worker tries once; otherwise until the database answers or the lease is about to be lost.
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(attempt.LeaseToken);
+        if (attempt.ShuttingDown) bound.CancelAfter(TimeSpan.FromSeconds(2));
+        while (!bound.IsCancellationRequested)
+        {
+            try
+            {
+                await lifecycle.ReleaseLeaseAsync(task, bound.Token);
+                return;
+            }
+            catch (Exception e) when (ConnectionLoss.Is(e) && !bound.IsCancellationRequested && !attempt.ShuttingDown)
+            {
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(250), clock, bound.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // the lease is about to be lost: nothing left to hand back
+                }
+            }
+            catch (Exception e)
+            {
+                LogLeaseKept(logger, e, task.Id);
+                return;
+            }
+        }
     }
 
     /// <summary>Returns null when the task succeeded and its work committed; otherwise what to record.</summary>
@@ -228,6 +290,7 @@ public sealed partial class TaskRunner(
         var afterCommit = new AfterCommitQueue();
         var scope = scopes.CreateAsyncScope();
         Task<TaskOutcome>? run = null;
+        NpgsqlConnection? connection = null;
         try
         {
             var db = scope.ServiceProvider.GetRequiredService<TasksDbContext>();
@@ -238,16 +301,17 @@ public sealed partial class TaskRunner(
                 // a handler that never uses the database costs no round trip at all (see the success path below).
                 // Opened here, not through EF Core (which would count it open twice, once more for the transaction,
                 // and keep it open past the close below).
-                var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+                connection = (NpgsqlConnection)db.Database.GetDbConnection();
                 await connection.OpenAsync(attempt.Token);
                 var tx = await connection.BeginTransactionAsync(attempt.Token);
                 await db.Database.UseTransactionAsync(tx, attempt.Token);
-                var context = new TaskContext(task, lifecycle, db, afterCommit, attempt.Token);
+                var context = new TaskContext(task, lifecycle, db, afterCommit, logger, attempt.Token);
                 var usedDatabase = DatabaseUse.Watch();
                 try
                 {
                     run = handler.InvokeAsync(scope.ServiceProvider, task.Args, context);
                     outcome = await WaitWithGraceAsync(run, attempt);
+                    attempt.Finishing();
                 }
                 finally
                 {
@@ -255,6 +319,8 @@ public sealed partial class TaskRunner(
                 }
                 if (outcome is TaskOutcome.SucceededOutcome success)
                 {
+                    // Finished, but its lease may have run out meanwhile: another attempt may be running it now.
+                    if (attempt.LeaseLost) return new TaskOutcome.PutBackOutcome("its lease was lost", null, HandlerReturned: true);
                     var result = success.Result is null ? null : JsonSerializer.Serialize(success.Result, TaskRegistry.ArgsJson);
                     // Not storable, and running it again won't change that: a failure that says why, with the
                     // handler's database work rolled back like any other failure's.
@@ -288,7 +354,7 @@ public sealed partial class TaskRunner(
                     return null;
                 }
             }
-            catch (TimeoutException) when (run is { IsCompleted: false } && (attempt.TimedOut || attempt.CancelRequested || attempt.ShuttingDown))
+            catch (TimeoutException) when (run is { IsCompleted: false } && (attempt.TimedOut || attempt.CancelRequested || attempt.ShuttingDown || attempt.LeaseLost))
             {
                 outcome = Stopped(attempt, abandoned: true);
             }
@@ -296,9 +362,15 @@ public sealed partial class TaskRunner(
             {
                 outcome = Stopped(attempt, abandoned: false);
             }
-            catch (Exception) when (attempt.CancelRequested || attempt.TimedOut)
+            catch (Exception) when (attempt.CancelRequested || attempt.TimedOut || attempt.LeaseLost)
             {
                 outcome = Stopped(attempt, abandoned: false); // whatever the handler threw on its way out
+            }
+            catch (Exception e) when (ConnectionLoss.Is(e) || connection?.FullState.HasFlag(System.Data.ConnectionState.Broken) == true)
+            {
+                // The database (or broker) went away under the handler, its progress report or its outcome: not the
+                // task's failure. What it did is rolled back or, if its commit's reply was what got lost, found at the next claim.
+                outcome = new TaskOutcome.PutBackOutcome("it lost its database or broker connection", e, HandlerReturned: run is null or { IsCompleted: true });
             }
             catch (Exception e)
             {
@@ -394,12 +466,13 @@ public sealed partial class TaskRunner(
 
     private static TaskOutcome Stopped(RunningTask attempt, bool abandoned)
     {
+        if (attempt.LeaseLost) return new TaskOutcome.PutBackOutcome("its lease could not be renewed in time, or was taken over", null, !abandoned);
         if (attempt.CancelRequested) return TaskOutcome.Cancel("Canceled while running.");
         if (attempt.TimedOut)
             return new TaskOutcome.FailOutcome(abandoned
                 ? "Timed out: passed its time limit and did not stop within the grace period; abandoned."
                 : "Timed out: passed its time limit.");
-        return TaskOutcome.Retry("Interrupted by worker shutdown.");
+        return new TaskOutcome.PutBackOutcome("interrupted: the worker is stopping or lost its broker connection", null, !abandoned);
     }
 
     private async Task RecordAsync(ClaimedTask task, TaskOutcome outcome)
@@ -481,6 +554,12 @@ public sealed partial class TaskRunner(
     [LoggerMessage(LogLevel.Warning, "Task {TaskId}: interrupted (worker stopping, or its broker connection lost); its message goes back to the queue")]
     private static partial void LogRequeued(ILogger logger, Guid taskId);
 
+    [LoggerMessage(LogLevel.Warning, "Task {TaskId}: put back without an outcome ({Reason}); its message goes back to the queue and the task runs again")]
+    private static partial void LogPutBack(ILogger logger, Exception? e, Guid taskId, string reason);
+
+    [LoggerMessage(LogLevel.Warning, "Task {TaskId}: its lease could not be handed back; it runs out instead")]
+    private static partial void LogLeaseKept(ILogger logger, Exception e, Guid taskId);
+
     [LoggerMessage(LogLevel.Warning, "Task {TaskId}: another attempt took the task over; this attempt's outcome is discarded")]
     private static partial void LogClaimLost(ILogger logger, Guid taskId);
 
@@ -490,3 +569,6 @@ public sealed partial class TaskRunner(
     [LoggerMessage(LogLevel.Error, "Task {TaskId}: an after-commit callback failed")]
     private static partial void LogAfterCommitFailed(ILogger logger, Exception e, Guid taskId);
 }
+
+/// <summary>An attempt ended without an outcome (see <see cref="TaskRunner"/>): its message goes back to the queue.</summary>
+public sealed class TaskPutBackException(string message, Exception? inner) : Exception(message, inner);
