@@ -2,7 +2,7 @@ using Tasks.Core.Hosting;
 using Tasks.Scheduler;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.UsePort("Health:Port", defaultPort: 5082);
+builder.UseHealthPort(defaultPort: 5082);
 builder.AddTasksLogging();
 builder.AddTasksScheduler();
 

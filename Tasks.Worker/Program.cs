@@ -9,7 +9,7 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
     ["--prefetch"] = "Worker:Prefetch",
     ["--name"] = "Worker:Name",
 });
-builder.UsePort("Health:Port", defaultPort: 5081);
+builder.UseHealthPort(defaultPort: 5081);
 builder.AddTasksLogging();
 builder.AddTasksWorker();
 builder.Services.AddBuiltInHandlers();

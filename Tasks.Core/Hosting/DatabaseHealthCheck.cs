@@ -15,7 +15,7 @@ internal sealed class DatabaseHealthCheck(NpgsqlDataSource dataSource) : IHealth
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
         {
-            return HealthCheckResult.Unhealthy("PostgreSQL does not answer: " + e.Message);
+            return HealthCheckResult.Unhealthy("PostgreSQL does not answer", e);
         }
     }
 }

@@ -21,9 +21,14 @@ public static class LoggingExtensions
         var config = builder.Configuration;
         builder.Services.AddSerilog((services, logger) =>
         {
+            // What an operator reads at Information is what happened to tasks, schedules and hosts: framework chatter
+            // (a request/response pair per HTTP client call, per backlog poll) starts at Warning. Configuration
+            // (Serilog:MinimumLevel:Override:<namespace>) overrides each of these.
             logger.MinimumLevel.Information()
-                .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
-                .MinimumLevel.Override("Microsoft.EntityFrameworkCore", Serilog.Events.LogEventLevel.Warning)
+                .MinimumLevel.Override("Microsoft", Serilog.Events.LogEventLevel.Warning)
+                .MinimumLevel.Override("System", Serilog.Events.LogEventLevel.Warning)
+                .MinimumLevel.Override("Npgsql", Serilog.Events.LogEventLevel.Warning)
+                .MinimumLevel.Override("Microsoft.Hosting.Lifetime", Serilog.Events.LogEventLevel.Information)
                 .MinimumLevel.Override("MassTransit", Serilog.Events.LogEventLevel.Information)
                 .ReadFrom.Configuration(config)
                 .Enrich.FromLogContext()

@@ -25,16 +25,26 @@ public sealed class HostProcess : IAsyncDisposable
     public static Task<HostProcess> StartAsync(string project, IReadOnlyDictionary<string, string> environment, params string[] args) =>
         StartAsync(project, environment, waitReady: true, args);
 
-    public static async Task<HostProcess> StartAsync(string project, IReadOnlyDictionary<string, string> environment, bool waitReady, params string[] args)
+    public static Task<HostProcess> StartAsync(string project, IReadOnlyDictionary<string, string> environment, bool waitReady, params string[] args) =>
+        StartAsync(project, environment, FreePort(), setUrls: true, waitReady, args);
+
+    /// <summary>
+    /// A worker or scheduler listening where its own settings put it (<c>Health:Port</c>, <c>Health:Urls</c>), not on
+    /// <c>ASPNETCORE_URLS</c>; <paramref name="port"/> is where it answers on 127.0.0.1.
+    /// </summary>
+    public static Task<HostProcess> StartOnOwnUrlsAsync(string project, IReadOnlyDictionary<string, string> environment, int port, params string[] args) =>
+        StartAsync(project, environment, port, setUrls: false, waitReady: true, args);
+
+    private static async Task<HostProcess> StartAsync(string project, IReadOnlyDictionary<string, string> environment, int port, bool setUrls, bool waitReady, string[] args)
     {
-        var port = FreePort();
         var dll = Path.Combine(RepositoryRoot(), project, "bin", Configuration, "net10.0", project + ".dll");
         Assert.True(File.Exists(dll), $"{dll} is not built");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(dll);
         foreach (var a in args) info.ArgumentList.Add(a);
         foreach (var (k, v) in environment) info.Environment[k] = v;
-        info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        if (setUrls) info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        else info.Environment.Remove("ASPNETCORE_URLS");
         var host = new HostProcess(new Process { StartInfo = info }, port);
         host._process.OutputDataReceived += (_, e) => host.Append(e.Data);
         host._process.ErrorDataReceived += (_, e) => host.Append(e.Data);
