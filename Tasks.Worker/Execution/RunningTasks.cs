@@ -92,6 +92,7 @@ public sealed class RunningTask : IDisposable
     private bool _leased;
     private bool _finishing;
     private bool _puttingBack;
+    private bool _taken;
     private bool _disposed;
 
     internal RunningTask(Guid id, RunningTasks owner, TimeProvider clock, CancellationToken shutdown)
@@ -112,6 +113,12 @@ public sealed class RunningTask : IDisposable
 
     /// <summary>The lease can't be counted on any more: the attempt must stop and record nothing.</summary>
     public bool LeaseLost => _lease.IsCancellationRequested;
+
+    /// <summary>The database said the task is no longer this worker's (not merely a renewal that came too late).</summary>
+    public bool LeaseTaken
+    {
+        get { lock (_lock) return _taken; }
+    }
 
     /// <summary>Fires when the lease is lost.</summary>
     public CancellationToken LeaseToken => _lease.Token;
@@ -184,6 +191,7 @@ public sealed class RunningTask : IDisposable
         lock (_lock)
         {
             if (_disposed || !_leased || _finishing) return false;
+            _taken = true;
         }
         try
         {

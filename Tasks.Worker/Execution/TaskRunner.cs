@@ -216,11 +216,12 @@ public sealed partial class TaskRunner(
         if (outcome is null) return; // succeeded and committed
         activity?.SetStatus(ActivityStatusCode.Error, outcome.GetType().Name);
         if (outcome is TaskOutcome.PutBackOutcome putBack) await PutBackAsync(task, attempt, putBack, shutdown);
-        // Cut short by shutdown, or without a lease (it ran out while the handler finished): nothing is recorded.
+        // Cut short by shutdown, or taken over while the handler finished: nothing is recorded.
         if (attempt.ShuttingDown && !attempt.CancelRequested && !attempt.TimedOut)
             await PutBackAsync(task, attempt, new TaskOutcome.PutBackOutcome("the worker is stopping", null, HandlerReturned: true), shutdown);
-        if (attempt.LeaseLost)
-            await PutBackAsync(task, attempt, new TaskOutcome.PutBackOutcome("its lease was lost", null, HandlerReturned: true), shutdown);
+        if (attempt.LeaseTaken)
+            await PutBackAsync(task, attempt, new TaskOutcome.PutBackOutcome("its lease was taken over", null, HandlerReturned: true), shutdown);
+        attempt.Finishing();
         try
         {
             await RecordAsync(task, outcome);
@@ -319,8 +320,10 @@ public sealed partial class TaskRunner(
                 }
                 if (outcome is TaskOutcome.SucceededOutcome success)
                 {
-                    // Finished, but its lease may have run out meanwhile: another attempt may be running it now.
-                    if (attempt.LeaseLost) return new TaskOutcome.PutBackOutcome("its lease was lost", null, HandlerReturned: true);
+                    // Finished, but the task was taken over meanwhile: another attempt may be running it now. (A renewal
+                    // merely late doesn't stop a handler that is done: its success is written only if the attempt still
+                    // holds the task, and its transaction commits only then.)
+                    if (attempt.LeaseTaken) return new TaskOutcome.PutBackOutcome("its lease was taken over", null, HandlerReturned: true);
                     var result = success.Result is null ? null : JsonSerializer.Serialize(success.Result, TaskRegistry.ArgsJson);
                     // Not storable, and running it again won't change that: a failure that says why, with the
                     // handler's database work rolled back like any other failure's.
