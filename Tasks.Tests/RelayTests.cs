@@ -1,9 +1,12 @@
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Tasks.Core.Enqueueing;
+using Tasks.Core.Lifecycle;
 using Tasks.Scheduler;
 using Tasks.Tests.Infrastructure;
 
@@ -143,5 +146,82 @@ public sealed partial class RelayTests(RelayTests.Stack stack) : IClassFixture<R
 
         var done = await stack.Http.WaitForStateAsync(task.Id, "succeeded");
         Assert.Equal(1, done.Attempts);
+    }
+
+    [Fact]
+    public async Task A_full_queue_that_nacks_costs_its_tasks_no_try()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // A queue full at once, whose messages the broker nacks (overflow: reject-publish): back-pressure, not a bad row.
+        var queue = "full-" + Guid.NewGuid().ToString("N")[..8];
+        using (var management = stack.Servers.ManagementClient())
+        {
+            using var put = await management.PutAsJsonAsync(new Uri($"api/policies/{stack.Name}/{queue}", UriKind.Relative), new Dictionary<string, object>
+            {
+                ["pattern"] = $"^{queue}$",
+                ["apply-to"] = "queues",
+                ["definition"] = new Dictionary<string, object> { ["max-length"] = 0, ["overflow"] = "reject-publish" },
+            }, ct);
+            put.EnsureSuccessStatusCode();
+        }
+        var (full, good) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+        await InsertPendingAsync(full, queue, "1 minute");
+        await InsertPendingAsync(good, "default", "1 minute");
+        await using var scheduler = await StartSchedulerAsync(new()
+        {
+            ["Relay:PendingGraceSeconds"] = "1",
+            ["Relay:MaxPublishAttempts"] = "2",
+            ["Relay:PublishBackoffSeconds"] = "0.3",
+        });
+
+        Assert.Equal(1, (await stack.Http.WaitForStateAsync(good, "succeeded")).Attempts);
+        // More nacked rounds than MaxPublishAttempts: before, the task was failed after the second.
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); Nacks() < 3 && DateTime.UtcNow < deadline;) await Task.Delay(100, ct);
+        Assert.True(Nacks() >= 3, $"{Nacks()} nacked rounds");
+        Assert.Equal("pending", (await stack.Http.GetTaskAsync(full)).State);
+        Assert.Equal(1, await stack.CountAsync("tasks WHERE id = $1 AND publish_attempts IS NULL", full));
+        await stack.ExecuteAsync("DELETE FROM tasks WHERE id = $1", full); // not tried again by the other tests' relays
+
+        int Nacks() => stack.Logs.Events.Count(e => e.Level == LogLevel.Warning && e.Message.Contains("nack", StringComparison.Ordinal)
+            && e.Message.Contains(queue, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_refused_queue_declaration_fails_no_confirm_in_flight()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var queue = "inflight-" + Guid.NewGuid().ToString("N")[..8];
+        await using var scope = stack.Web.Services.CreateAsyncScope();
+        var publisher = scope.ServiceProvider.GetRequiredService<TaskPublisher>();
+        // One task given 10000 times: 10000 messages (nobody reads the queue), whose confirms take a while.
+        var many = Enumerable.Repeat(new TaskToPublish(Guid.CreateVersion7(), "demo.echo", queue), 10_000).ToArray();
+        var first = publisher.PublishAsync(many, ct);
+        // Meanwhile queues the broker refuses (403 for amq.*), each a batch of its own: before, each refusal closed
+        // the publishing channel and failed the confirms the first call still waited for.
+        var refusals = 0;
+        do refusals += (await publisher.PublishEachAsync([new TaskToPublish(Guid.CreateVersion7(), "demo.echo", "amq.y")], ct)).Count;
+        while (!first.IsCompleted);
+        await first;
+        Assert.True(refusals > 0);
+
+        using var management = stack.Servers.ManagementClient();
+        using var delete = await management.DeleteAsync(new Uri($"api/queues/{stack.Name}/{queue}", UriKind.Relative), ct);
+        delete.EnsureSuccessStatusCode();
+    }
+
+    [Fact]
+    public async Task A_task_inserted_late_in_a_long_transaction_is_stamped_with_the_insert_time()
+    {
+        // The EF Core insert takes updated_at from the column's default: the transaction's start (now()) made a row
+        // inserted late in a handler's long transaction look orphaned at once, so the relay published it twice.
+        var id = Guid.CreateVersion7();
+        await stack.ExecuteAsync(
+            """
+            WITH s AS (SELECT pg_sleep(0.5))
+            INSERT INTO tasks (id, name, queue, state, args, attempts, max_attempts, attempts_base, time_limit_seconds,
+                               backoff_seconds, enqueued_at, cancel_requested)
+            SELECT $1, 'demo.echo', 'default', 'succeeded', '{}', 0, 1, 0, 30, 1, now(), false FROM s
+            """, id);
+        Assert.Equal(1, await stack.CountAsync("tasks WHERE id = $1 AND updated_at >= enqueued_at + interval '0.4 s'", id));
     }
 }

@@ -22,8 +22,9 @@ internal sealed class TaskRecordConfiguration : IEntityTypeConfiguration<TaskRec
         builder.Property(t => t.ScheduleName).HasMaxLength(200);
         builder.Property(t => t.IdempotencyKey).HasMaxLength(200);
         builder.Property(t => t.TraceParent).HasMaxLength(128);
-        // The database's clock, not the enqueuing host's: the relay compares it with now() (docs/design.md).
-        builder.Property(t => t.UpdatedAt).HasDefaultValueSql("now()");
+        // The database's clock, not the enqueuing host's: the relay compares it with now() (docs/design.md). The
+        // statement's time, not the transaction's: a row inserted late in a long transaction mustn't look orphaned.
+        builder.Property(t => t.UpdatedAt).HasDefaultValueSql("clock_timestamp()");
 
         // Newest-first keyset paging by state: ids are UUIDv7, so id order is creation order. Paging by name or
         // queue goes through task_lookup (TaskLookupConfiguration), whose indexes the updates don't write.

@@ -22,9 +22,9 @@ namespace Tasks.Core.Enqueueing;
 /// while a batch is on its way go in the next), so single enqueues under load share messages too.
 /// It returns once the broker has confirmed the messages with the caller's tasks, and throws if any was refused,
 /// unroutable, or cut off with the connection (the rows then stay <c>pending</c> and the relay publishes them again).
-/// A refusal costs only the tasks it concerns: every queue of a batch is declared before any of its messages is
-/// sent, so a queue the broker refuses (which closes the channel) fails only that queue's tasks, and a returned or
-/// rejected message only its own (<see cref="PublishEachAsync"/> tells the caller which).
+/// A refusal costs only the tasks it concerns: every new queue of a batch is declared on a channel of its own before
+/// any of its messages is sent, so a queue the broker refuses (which closes that channel) fails only that queue's
+/// tasks, and a returned or nacked message only its own (<see cref="PublishEachAsync"/> tells the caller which).
 /// <para>
 /// MassTransit can't keep the order of overlapping sends (its first send on an endpoint, and every reconnect, resume
 /// waiting senders in any order), and awaiting each confirm in turn costs a broker round trip per message. So this
@@ -206,40 +206,55 @@ public sealed class TaskPublisher : IAsyncDisposable
     }
 
     /// <summary>
-    /// Declares the batch's queues not yet declared on this connection, all before any message is sent: a queue the
-    /// broker refuses closes the channel, which would fail the confirms of messages already in flight on it. Returns
-    /// the refused queues with the broker's reason (null when none was).
+    /// Declares the batch's queues not yet declared on this connection, before any of the batch's messages is sent,
+    /// on a short-lived channel of their own: a queue the broker refuses closes the channel it was declared on, and
+    /// the publishing channel carries confirms still in flight (earlier batches', other callers'), which it would
+    /// fail. Returns the refused queues with the broker's reason (null when none was).
     /// </summary>
     private async Task<Dictionary<string, string>?> DeclareAsync(List<List<TaskToPublish>> messages, CancellationToken ct)
     {
         Dictionary<string, string>? refused = null;
-        foreach (var message in messages)
+        IChannel? declarer = null;
+        try
         {
-            var queue = message[0].Queue;
-            if (_declared.ContainsKey(queue) || refused?.ContainsKey(queue) == true) continue;
-            var channel = await OpenChannelAsync(ct);
-            try
+            foreach (var message in messages)
             {
-                // The same queue the workers' receive endpoints declare (durable, no arguments), so it exists
-                // and keeps the message even before any worker has started.
-                await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: ct);
-                _declared[queue] = true;
+                var queue = message[0].Queue;
+                if (_declared.ContainsKey(queue) || refused?.ContainsKey(queue) == true) continue;
+                if (declarer is null)
+                {
+                    await OpenChannelAsync(ct); // the connection
+                    declarer = await _connection!.CreateChannelAsync(cancellationToken: ct);
+                }
+                try
+                {
+                    // The same queue the workers' receive endpoints declare (durable, no arguments), so it exists
+                    // and keeps the message even before any worker has started.
+                    await declarer.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: ct);
+                    _declared[queue] = true;
+                }
+                catch (Exception e) when (e is not OperationCanceledException && _connection is { IsOpen: true })
+                {
+                    // The connection stands: the broker refused this queue (closing the declaring channel), or the
+                    // client did (a name it can't send). Its tasks are refused; the next queue gets a new channel.
+                    (refused ??= new(StringComparer.Ordinal))[queue] = e is OperationInterruptedException { ShutdownReason: { } why }
+                        ? $"The broker refused queue '{queue}': {why.ReplyText}"
+                        : $"Queue '{queue}' could not be declared: {e.Message}";
+                    _ = CloseAsync(declarer, null);
+                    declarer = null;
+                }
             }
-            catch (Exception e) when (e is not OperationCanceledException && _connection is { IsOpen: true })
-            {
-                // The connection stands: the broker refused this queue (closing the channel), or the client did
-                // (a name it can't send). Its tasks are refused; the next queue gets a new channel.
-                (refused ??= new(StringComparer.Ordinal))[queue] = e is OperationInterruptedException { ShutdownReason: { } why }
-                    ? $"The broker refused queue '{queue}': {why.ReplyText}"
-                    : $"Queue '{queue}' could not be declared: {e.Message}";
-            }
+        }
+        finally
+        {
+            if (declarer is not null) _ = CloseAsync(declarer, null); // in the background: the batch needn't wait
         }
         return refused;
     }
 
     private static PublishRefusal[] Refuse(List<TaskToPublish> tasks, string reason) => tasks.ConvertAll(t => new PublishRefusal(t, reason)).ToArray();
 
-    /// <summary>A message's confirm as the tasks refused: none once confirmed, all of them when returned or rejected.</summary>
+    /// <summary>A message's confirm as the tasks refused: none once confirmed, all of them when returned or nacked.</summary>
     private async Task<PublishRefusal[]> Confirmed(ValueTask confirm, List<TaskToPublish> message)
     {
         try
@@ -256,7 +271,9 @@ public sealed class TaskPublisher : IAsyncDisposable
                 _declared.TryRemove(queue, out _); // deleted meanwhile: declared again by the next batch
                 return Refuse(message, $"The broker returned the message for queue '{queue}': {returned.ReplyCode} {returned.ReplyText}");
             }
-            return Refuse(message, $"The broker rejected the message for queue '{queue}' (nack)");
+            // A nack is the broker's state (a full queue with reject-publish, an internal error), not the tasks':
+            // they wait and go again, uncharged.
+            return [.. message.ConvertAll(t => new PublishRefusal(t, $"The broker did not take the message for queue '{queue}' (nack: a full queue?)", Charged: false))];
         }
     }
 
@@ -366,7 +383,7 @@ public sealed class TaskPublisher : IAsyncDisposable
         if (_channel is { IsOpen: true } open) return open;
         if (_connection is { IsOpen: true } connection)
         {
-            // Only the channel was closed (the broker refused a queue): the connection and its declarations stand.
+            // Only the channel was closed (the broker refused something sent on it): the connection and its declarations stand.
             if (_channel is not null) _ = CloseAsync(_channel, null);
             return _channel = await CreateChannelAsync(connection, ct);
         }

@@ -8,10 +8,13 @@ namespace Tasks.Core.Lifecycle;
 /// <param name="PublishBackoff">The wait before a refused task's second try; doubled at each try after.</param>
 public sealed record ReleaseSettings(TimeSpan PendingGrace, int BatchSize, TimeSpan? QueuedGrace, int MaxPublishAttempts, TimeSpan PublishBackoff);
 
-/// <summary>What a round of the relay did: tasks published, and those the broker refused.</summary>
-public sealed record ReleaseResult(int Published, IReadOnlyList<RefusedPublish> Refused)
+/// <summary>
+/// What a round of the relay did: tasks published, those the broker refused (charged a try), and those it nacked
+/// (<paramref name="Deferred"/>: not charged, tried again after <see cref="ReleaseSettings.PublishBackoff"/>).
+/// </summary>
+public sealed record ReleaseResult(int Published, IReadOnlyList<RefusedPublish> Refused, IReadOnlyList<PublishRefusal> Deferred)
 {
-    public static readonly ReleaseResult None = new(0, []);
+    public static readonly ReleaseResult None = new(0, [], []);
 }
 
 /// <summary>A task whose publish the broker refused, for the <paramref name="Attempts"/>th time in a row.</summary>

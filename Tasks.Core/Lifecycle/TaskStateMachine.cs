@@ -545,7 +545,8 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         {
             await ReadAsync(
                 """
-                SELECT id, name, queue, trace_parent FROM tasks WHERE state = 'queued' AND updated_at <= now() - $1::interval
+                SELECT id, name, queue, trace_parent FROM tasks
+                WHERE state = 'queued' AND updated_at <= now() - $1::interval AND (publish_after IS NULL OR publish_after <= now())
                 ORDER BY updated_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
                 """, queuedGrace, settings.BatchSize - orphans.Count);
         }
@@ -563,9 +564,21 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
             update.Parameters.Add(new() { Value = orphans.Where(t => !refusedIds.Contains(t.Id)).Select(t => t.Id).ToArray() });
             await update.ExecuteNonQueryAsync(ct);
         }
-        var refused = refusals.Count == 0 ? [] : await RecordRefusalsAsync(conn, tx, refusals, settings, ct);
+        var charged = refusals.Where(r => r.Charged).ToList();
+        var refused = charged.Count == 0 ? [] : await RecordRefusalsAsync(conn, tx, charged, settings, ct);
+        var deferred = refusals.Where(r => !r.Charged).ToList();
+        if (deferred.Count > 0)
+        {
+            // Nacked (a full queue): tried again after one back-off, uncharged, so a full queue neither fails its
+            // tasks nor keeps the head of every round (the rows are the oldest) from the other queues' tasks.
+            await using var defer = new NpgsqlCommand(
+                "UPDATE tasks SET publish_after = clock_timestamp() + $2::interval WHERE id = ANY($1)", conn, tx);
+            defer.Parameters.Add(new() { Value = deferred.Select(r => r.Task.Id).Distinct().ToArray() });
+            defer.Parameters.Add(new() { Value = settings.PublishBackoff });
+            await defer.ExecuteNonQueryAsync(ct);
+        }
         await tx.CommitAsync(ct);
-        return new ReleaseResult(orphans.Count - refusedIds.Count, refused);
+        return new ReleaseResult(orphans.Count - refusedIds.Count, refused, deferred);
 
         async Task ReadAsync(string sql, TimeSpan grace, int limit)
         {

@@ -37,9 +37,10 @@ public sealed partial class TaskRelay(
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 timeout.CancelAfter(TimeSpan.FromSeconds(tasks.Value.PublishTimeoutSeconds * 2));
                 var result = await lifecycle.ReleaseAsync(settings, publisher.PublishEachAsync, timeout.Token);
-                released = result.Published + result.Refused.Count;
+                released = result.Published + result.Refused.Count + result.Deferred.Count;
                 if (result.Published > 0) LogReleased(logger, result.Published);
                 foreach (var refused in result.Refused) Report(refused);
+                if (result.Deferred.Count > 0) LogDeferred(logger, result.Deferred.Count, settings.PublishBackoff, result.Deferred[0].Reason);
                 if (clock.GetUtcNow() >= nextFold)
                 {
                     await lifecycle.FoldStateCountsAsync(timeout.Token);
@@ -79,6 +80,9 @@ public sealed partial class TaskRelay(
 
     [LoggerMessage(LogLevel.Warning, "The broker refused task {TaskId} ({TaskName}, queue {Queue}) {Attempts} times in a row; it is failed: {Reason}")]
     private static partial void LogGaveUp(ILogger logger, Guid taskId, string taskName, string queue, int attempts, string reason);
+
+    [LoggerMessage(LogLevel.Warning, "The broker did not take {Count} task(s) (nack); trying them again in {RetryIn}, uncharged: {Reason}")]
+    private static partial void LogDeferred(ILogger logger, int count, TimeSpan retryIn, string reason);
 
     [LoggerMessage(LogLevel.Debug, "Released {Count} due or orphaned task(s) to the broker")]
     private static partial void LogReleased(ILogger logger, int count);

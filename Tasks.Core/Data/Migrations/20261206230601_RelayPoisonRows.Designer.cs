@@ -226,7 +226,7 @@ namespace Tasks.Core.Data.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("updated_at")
-                        .HasDefaultValueSql("now()");
+                        .HasDefaultValueSql("clock_timestamp()");
 
                     b.Property<string>("Worker")
                         .HasMaxLength(300)

@@ -16,7 +16,7 @@ namespace Tasks.Core.Data.Migrations
                 table: "tasks",
                 type: "timestamp with time zone",
                 nullable: false,
-                defaultValueSql: "now()",
+                defaultValueSql: "clock_timestamp()",
                 oldClrType: typeof(DateTimeOffset),
                 oldType: "timestamp with time zone");
 
@@ -61,7 +61,7 @@ namespace Tasks.Core.Data.Migrations
                 nullable: false,
                 oldClrType: typeof(DateTimeOffset),
                 oldType: "timestamp with time zone",
-                oldDefaultValueSql: "now()");
+                oldDefaultValueSql: "clock_timestamp()");
         }
     }
 }
