@@ -231,15 +231,14 @@ public sealed partial class DeploymentTests
         using var dir = new TempDir();
         var info = new ProcessStartInfo("bash") { RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { Supervise, "--name", "host", "--delay-ms", "100", "--",
-            "bash", "-c", $"echo $$ >> {dir.File("pids")}; trap 'echo stopped >> {dir.File("log")}; exit 0' TERM; while :; do sleep 0.05; done" })
+            "bash", "-c", $"trap 'echo stopped >> {dir.File("log")}; exit 0' TERM; echo $$ >> {dir.File("pids")}; while :; do sleep 0.05; done" })
             info.ArgumentList.Add(a);
         using var supervisor = Process.Start(info)!;
         var stderr = supervisor.StandardError.ReadToEndAsync();
 
         var first = await WaitForLinesAsync(dir.File("pids"), 1);
         using (var child = Process.GetProcessById(int.Parse(first[0], System.Globalization.CultureInfo.InvariantCulture))) child.Kill(); // SIGKILL
-        var second = await WaitForLinesAsync(dir.File("pids"), 2);
-        await Task.Delay(300); // its TERM trap is set
+        var second = await WaitForLinesAsync(dir.File("pids"), 2); // written once its TERM trap is set
 
         await RunAsync("kill", "-TERM", supervisor.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         await supervisor.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
@@ -252,6 +251,46 @@ public sealed partial class DeploymentTests
         await Task.Delay(300);
         Assert.Equal(second, await File.ReadAllLinesAsync(dir.File("pids"))); // no third start
         Assert.False(Directory.Exists($"/proc/{second[1]}"), "the command outlived its supervisor");
+    }
+
+    [Fact]
+    public async Task Supervise_passes_SIGTERM_on_and_exits_with_the_status_of_a_command_that_stops_at_once()
+    {
+        // Two races, so many supervisors at once: a SIGTERM that comes as supervise starts the command (before it
+        // has the command's pid) must still reach the command; a command that exits while supervise is still in its
+        // trap is reaped by bash before supervise looks, and supervise must report its status (0), not the
+        // interrupted wait's (143).
+        for (var round = 0; round < 3; round++)
+        {
+            var outcomes = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => StopAtOnceAsync(delayMs: i % 2 * 100)));
+            Assert.All(outcomes, o => Assert.Equal("0: supervise[quick]: quick exited with code 0 after being asked to stop; not restarting", o));
+        }
+    }
+
+    /// <summary>Starts supervise on a command that exits 0 at once on SIGTERM, sends it SIGTERM; its exit code and stderr.</summary>
+    private static async Task<string> StopAtOnceAsync(int delayMs)
+    {
+        using var dir = new TempDir();
+        var info = new ProcessStartInfo("bash") { RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Supervise, "--name", "quick", "--",
+            "bash", "-c", $"trap 'exit 0' TERM; echo $$ > {dir.File("pid")}; while :; do sleep 0.05 & wait $!; done" })
+            info.ArgumentList.Add(a);
+        using var supervisor = Process.Start(info)!;
+        try
+        {
+            var stderr = supervisor.StandardError.ReadToEndAsync();
+            await WaitForLinesAsync(dir.File("pid"), 1);
+            await Task.Delay(delayMs);
+            await RunAsync("kill", "-TERM", supervisor.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try { await supervisor.WaitForExitAsync(timeout.Token); }
+            catch (OperationCanceledException) { return "still running 10 s after SIGTERM"; }
+            return $"{supervisor.ExitCode}: {(await stderr).Trim()}";
+        }
+        finally
+        {
+            if (!supervisor.HasExited) supervisor.Kill(entireProcessTree: true);
+        }
     }
 
     [Fact]

@@ -103,7 +103,9 @@ public sealed class HostHardeningTests(HostHardeningTests.Stack stack) : IClassF
         await using var web = hosts[0];
         await using var worker = hosts[1];
         await using var scheduler = hosts[2];
-        await Task.Delay(TimeSpan.FromSeconds(1)); // start-up's last lines
+        // StartAsync returned once each was ready; start-up's last lines (bus started, host lifetime) may come later,
+        // later still on a loaded machine.
+        await QuietAsync(hosts, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(30));
 
         var before = hosts.Select(h => h.Output.Length).ToArray();
         await Task.Delay(TimeSpan.FromSeconds(6)); // more than a backlog poll's interval (5 s)
@@ -113,6 +115,23 @@ public sealed class HostHardeningTests(HostHardeningTests.Stack stack) : IClassF
         // The polls did happen: the queue-depth gauge comes from the management API.
         using var http = new HttpClient { BaseAddress = scheduler.Address };
         Assert.Contains("tasks_queue_depth", await http.GetStringAsync("/metrics"));
+    }
+
+    /// <summary>
+    /// Until no host has written for <paramref name="quiet"/> (shorter than a backlog poll's 5 s, so a host that logs per
+    /// poll still gets there and is caught after), or <paramref name="limit"/> has passed.
+    /// </summary>
+    private static async Task QuietAsync(HostProcess[] hosts, TimeSpan quiet, TimeSpan limit)
+    {
+        var clock = Stopwatch.StartNew();
+        var lengths = hosts.Select(h => h.Output.Length).ToArray();
+        var since = clock.Elapsed;
+        while (clock.Elapsed - since < quiet && clock.Elapsed < limit)
+        {
+            await Task.Delay(200);
+            var now = hosts.Select(h => h.Output.Length).ToArray();
+            if (!now.SequenceEqual(lengths)) (lengths, since) = (now, clock.Elapsed);
+        }
     }
 
     /// <summary>Hosts started together; if one fails, the others are stopped before the failure is thrown.</summary>
