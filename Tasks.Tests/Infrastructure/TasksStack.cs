@@ -57,6 +57,12 @@ public class TasksStack : IAsyncLifetime
     /// <summary>A last word on each host's services (say, an in-memory trace exporter).</summary>
     protected virtual void ConfigureHost(WebApplicationBuilder builder) { }
 
+    /// <summary>
+    /// The database every host of the stack (and its migration) uses: the fresh one on the run's shared server,
+    /// unless a stack brings a server of its own (say, a <see cref="PrivatePostgres"/> it can crash).
+    /// </summary>
+    protected virtual Task<string> DatabaseAsync(string onSharedServer) => Task.FromResult(onSharedServer);
+
     protected virtual bool StartWorker => true;
     protected virtual bool StartScheduler => true;
 
@@ -64,6 +70,7 @@ public class TasksStack : IAsyncLifetime
     {
         Servers = await Infrastructure.Servers.GetAsync();
         (_, Postgres, Rabbit) = await Servers.CreateIsolatedAsync(Name);
+        Postgres = await DatabaseAsync(Postgres);
 
         Web = BuildWeb(Settings);
         await TasksDatabase.MigrateAsync(Web.Services, CancellationToken.None);
@@ -166,7 +173,7 @@ public class TasksStack : IAsyncLifetime
 
     public NpgsqlDataSource OpenDatabase() => NpgsqlDataSource.Create(Postgres);
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         Http?.Dispose();
         foreach (var host in new[] { Scheduler, Worker, Web })
