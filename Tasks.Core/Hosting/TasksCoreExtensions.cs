@@ -19,12 +19,9 @@ public static class TasksCoreExtensions
     /// <summary>
     /// What every host needs: the database, the task registry and lifecycle, the enqueuer, and the bus.
     /// <paramref name="configureBus"/> adds consumers; <paramref name="configureRabbit"/> adds endpoints.
-    /// <paramref name="retryQueries"/> retries EF Core work on transient errors (a connection that died with a
-    /// database restart); only for hosts that never open transactions themselves, which EF can't retry.
-    /// <see cref="TasksDbContext"/> instances are pooled: each scope gets one of its own, reset when the scope ends,
-    /// so a host must never end a scope while something still uses its context (the worker keeps an abandoned
-    /// handler's scope alive for that reason). <paramref name="connections"/> is the most connections the host's own
-    /// work holds at once (a worker: one per running task); the client pool is made large enough for it.
+    /// <paramref name="retryQueries"/> retries EF Core work on transient errors: only for hosts that never open
+    /// transactions themselves, which EF can't retry. <paramref name="connections"/> is the most connections the
+    /// host's own work holds at once (a worker: one per running task); the pool is sized for it.
     /// </summary>
     public static IHostApplicationBuilder AddTasksCore(
         this IHostApplicationBuilder builder,
@@ -46,8 +43,8 @@ public static class TasksCoreExtensions
             })
             .UseSnakeCaseNamingConvention()
             .AddInterceptors(AbandonedContextGuard.Instance);
-        // Pooled, each scope still gets a context of its own, reset when the scope ends, but not rebuilt: setting up
-        // a fresh context's internal services is most of what a small request costs EF Core.
+        // Pooled: a context of its own per scope, reset when the scope ends, so a host must never end a scope while
+        // something still uses its context. See docs/design.md#pooled-tasksdbcontext-and-abandoned-handlers.
         services.AddDbContextPool<TasksDbContext>(Configure);
 
         services.AddTaskContracts(typeof(TaskContractAttribute).Assembly);
@@ -79,15 +76,9 @@ public static class TasksCoreExtensions
     }
 
     /// <summary>
-    /// Pooled connections keep their session when returned (no <c>DISCARD ALL</c> on every open, which also threw
-    /// away the server's cached plans), and statements used often are prepared once per connection: about a third
-    /// less database CPU per task. Either can be set otherwise in the connection string. The price: session state
-    /// (a plain <c>SET</c>, a session advisory lock, a temp table) outlives the command that made it; handlers
-    /// must use <c>SET LOCAL</c> and transaction-level locks. (A pool of its own for handlers, reset as usual,
-    /// was tried: after a database restart every handler then met a dead connection of its own.)
-    /// The pool holds <paramref name="connections"/> and room for the host's other statements (claims, outcomes,
-    /// heartbeats), at least Npgsql's default of 100: a task that waited for a connection past the timeout would
-    /// spend an attempt on it.
+    /// No <c>DISCARD ALL</c> on every open, statements prepared once per connection, and a pool that holds the
+    /// host's own work plus room for its other statements, unless the connection string says otherwise. Handlers
+    /// must then use <c>SET LOCAL</c> and transaction-level locks: docs/design.md#pooled-connections-keep-their-session.
     /// </summary>
     private static string FastByDefault(string connectionString, int connections)
     {

@@ -36,12 +36,9 @@ public sealed class TasksOptions : IValidatableObject
     public int QueuedMarkDelayMilliseconds { get; set; } = 500;
 
     /// <summary>
-    /// Tasks of one queue enqueued together (one batch call, a relay sweep, or single enqueues at the same moment)
-    /// go to the broker several to a message (<see cref="Contracts.Messages.RunTasks"/>): ten, or as many as spread
-    /// them over ten messages, up to this many. The broker's work per task, which is most of what a no-op task
-    /// costs, shrinks as much. A worker takes a message whole, and RabbitMQ spreads messages, not tasks, over the
-    /// workers of a queue: 1 gives every task a message of its own (as a single enqueue always has), for a few long
-    /// tasks that should spread over many workers; 10 keeps messages at ten tasks however many come together.
+    /// Most tasks of one queue enqueued together that share a broker message (<see cref="Contracts.Messages.RunTasks"/>):
+    /// ten, or as many as spread them over ten messages, up to this. 1 gives every task a message of its own, for
+    /// long tasks that should spread over many workers. See docs/design.md#tasks-enqueued-together-share-a-broker-message.
     /// </summary>
     [Range(1, 1000)]
     public int MaxTasksPerMessage { get; set; } = DefaultMaxTasksPerMessage;

@@ -24,8 +24,8 @@ public sealed class TaskQueries(TasksDbContext db)
         if (filter.Name is not null || filter.Queue is not null)
         {
             // Walked in id order through task_lookup's (name|queue, id) index, each task then found by key. The
-            // cursor is applied to both sides: PostgreSQL doesn't carry an inequality across the join, and a merge
-            // join whose tasks side starts at the newest row walks every row above a deep cursor (300 ms at 1M).
+            // cursor bounds both sides: PostgreSQL doesn't carry an inequality across the join, and a merge join from
+            // the newest task walks every row above a deep cursor (docs/design.md#indexes-the-updates-dont-write).
             var lookup = db.TaskLookup;
             if (filter.Name is { } name) lookup = lookup.Where(l => l.Name == name);
             if (filter.Queue is { } queue) lookup = lookup.Where(l => l.Queue == queue);

@@ -17,64 +17,49 @@ public static class StorableJson
     public static (string Path, string Message)? Problem(JsonElement json)
     {
         var reader = new Utf8JsonReader(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(json), new JsonReaderOptions { MaxDepth = 1000 });
-        var path = new List<object>(); // property names (string) and array indexes (int), root first
-        string? property = null;
+        var path = new JsonPath();
         try
         {
             while (reader.Read())
-            {
-                switch (reader.TokenType)
-                {
-                    case JsonTokenType.PropertyName:
-                        property = reader.GetString(); // throws on a lone surrogate
-                        continue;
-                    case JsonTokenType.StartObject or JsonTokenType.StartArray:
-                        Enter();
-                        path.Add(reader.TokenType == JsonTokenType.StartArray ? -1 : "");
-                        continue;
-                    case JsonTokenType.EndObject or JsonTokenType.EndArray:
-                        path.RemoveAt(path.Count - 1);
-                        continue;
-                    case JsonTokenType.String:
-                        Enter();
-                        if (reader.ValueIsEscaped) reader.GetString();
-                        break;
-                    case JsonTokenType.Number:
-                        Enter();
-                        if (!FitsNumeric(reader.ValueSpan))
-                            return (Path(), $"{Encoding.UTF8.GetString(reader.ValueSpan[..Math.Min(reader.ValueSpan.Length, 40)])} doesn't fit PostgreSQL's numeric type (at most {MaxIntegerDigits} digits before the decimal point and {MaxScale} after).");
-                        break;
-                    default:
-                        Enter();
-                        break;
-                }
-            }
+                if (Problem(ref reader, path) is { } message) return (path.ToString(), message);
         }
         catch (InvalidOperationException e)
         {
-            return (Path(), $"{e.Message.TrimEnd('.')} (a \\u escape of half a surrogate pair): not valid Unicode, which PostgreSQL can't store.");
+            return (path.ToString(), $"{e.Message.TrimEnd('.')} (a \\u escape of half a surrogate pair): not valid Unicode, which PostgreSQL can't store.");
         }
         catch (JsonException e)
         {
-            return (Path(), e.Message);
+            return (path.ToString(), e.Message);
         }
         return null;
+    }
 
-        // A value (or container) begins: in an array it is the next element, in an object the property just read.
-        void Enter()
+    // One token: moves the path along and says what jsonb can't hold about it. Reading an escaped string throws on a lone surrogate.
+    private static string? Problem(ref Utf8JsonReader reader, JsonPath path)
+    {
+        switch (reader.TokenType)
         {
-            if (path.Count == 0) return;
-            if (path[^1] is int i) path[^1] = i + 1;
-            else path[^1] = property ?? "";
-        }
-
-        string Path()
-        {
-            var sb = new StringBuilder();
-            foreach (var p in path)
-                if (p is int i) sb.Append('[').Append(Math.Max(i, 0)).Append(']');
-                else sb.Append('.').Append((string)p);
-            return sb.ToString();
+            case JsonTokenType.PropertyName:
+                path.Property = reader.GetString();
+                return null;
+            case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                path.Enter();
+                path.Push(array: reader.TokenType == JsonTokenType.StartArray);
+                return null;
+            case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                path.Pop();
+                return null;
+            case JsonTokenType.String:
+                path.Enter();
+                if (reader.ValueIsEscaped) reader.GetString();
+                return null;
+            case JsonTokenType.Number:
+                path.Enter();
+                return FitsNumeric(reader.ValueSpan) ? null
+                    : $"{Encoding.UTF8.GetString(reader.ValueSpan[..Math.Min(reader.ValueSpan.Length, 40)])} doesn't fit PostgreSQL's numeric type (at most {MaxIntegerDigits} digits before the decimal point and {MaxScale} after).";
+            default:
+                path.Enter();
+                return null;
         }
     }
 
@@ -112,5 +97,35 @@ public static class StorableJson
             integerDigits = exponent - zeros;
         }
         return integerDigits <= MaxIntegerDigits;
+    }
+
+    /// <summary>Where the reader is, as <c>.a.b[2]</c>: property names (string) and array indexes (int), root first.</summary>
+    private sealed class JsonPath
+    {
+        private readonly List<object> _steps = [];
+
+        /// <summary>The property name just read, for the value that follows it.</summary>
+        public string? Property { get; set; }
+
+        // A value (or container) begins: in an array it is the next element, in an object the property just read.
+        public void Enter()
+        {
+            if (_steps.Count == 0) return;
+            if (_steps[^1] is int i) _steps[^1] = i + 1;
+            else _steps[^1] = Property ?? "";
+        }
+
+        public void Push(bool array) => _steps.Add(array ? -1 : "");
+
+        public void Pop() => _steps.RemoveAt(_steps.Count - 1);
+
+        public override string ToString()
+        {
+            var sb = new StringBuilder();
+            foreach (var p in _steps)
+                if (p is int i) sb.Append('[').Append(Math.Max(i, 0)).Append(']');
+                else sb.Append('.').Append((string)p);
+            return sb.ToString();
+        }
     }
 }

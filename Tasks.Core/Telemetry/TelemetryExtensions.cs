@@ -12,15 +12,9 @@ public static class TelemetryExtensions
 {
     /// <summary>
     /// Traces and metrics through OpenTelemetry: ours (<see cref="TasksTelemetry"/>), MassTransit's, Npgsql's, ASP.NET
-    /// Core's and the runtime's. Metrics are scraped at <c>/metrics</c> (Prometheus) and also go out as StatsD
-    /// when <c>Metrics:StatsD:Host</c> is set; both traces and metrics go to OTLP when the standard
-    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (<c>OTEL_SERVICE_NAME</c>, <c>OTEL_RESOURCE_ATTRIBUTES</c> are honoured).
-    /// <para>
-    /// With no exporter, spans are not recorded (<see cref="AlwaysOffSampler"/>, unless <c>OTEL_TRACES_SAMPLER</c>
-    /// says otherwise): nobody would read them, and recording them costs CPU on every request and task.
-    /// Trace contexts still flow (a request's, a message's, a stored task's), so log lines keep their trace ids and
-    /// a task's lines carry the id of the request that enqueued it.
-    /// </para>
+    /// Core's and the runtime's; metrics at <c>/metrics</c>, to StatsD when <c>Metrics:StatsD:Host</c> is set, and
+    /// both to OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is. Spans are recorded only when they go somewhere
+    /// (trace contexts still flow to the logs): docs/design.md#spans-recorded-only-when-they-go-somewhere.
     /// </summary>
     public static IHostApplicationBuilder AddTasksTelemetry(this IHostApplicationBuilder builder)
     {
