@@ -25,6 +25,7 @@ apt_install() {
 
 pg_bindir() {
   local d
+  # shellcheck disable=SC2012 # version directories (15, 16, ...): plain names
   d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | while read -r b; do [[ -x $b/initdb ]] && echo "$b"; done | tail -n1)
   [[ -n $d ]] && echo "$d"
 }

@@ -33,6 +33,7 @@ rmq_configure() { # DIR NODE AMQP MGMT PROM DIST EPMD
 rmq_prepare() { # writes config into RMQ_DIR (kept data is reused)
   mkdir -p "$RMQ_DIR/mnesia" "$RMQ_DIR/log"
   if [[ ! -s $RMQ_DIR/.erlang.cookie ]]; then
+    # shellcheck disable=SC2019 # ASCII letters, on purpose
     (umask 077 && head -c 48 /dev/urandom | base64 | tr -dc 'A-Z' | head -c 20 >"$RMQ_DIR/.erlang.cookie")
   fi
   chmod 400 "$RMQ_DIR/.erlang.cookie"
