@@ -81,6 +81,8 @@ wait_http_ok() { # NAME URL TIMEOUT PID LOG
   done
 }
 
+# cmd_up's locals (the ports, t0, amqp_user, common, auth) are read by the up_* functions it calls (bash scoping is
+# dynamic): each step is a function, the settings are in one place.
 cmd_up() {
   local web=${TASKS_WEB_PORT:-5080} amqp=${TASKS_AMQP_PORT:-5672} mgmt=${TASKS_MGMT_PORT:-15672}
   local pg=${TASKS_PG_PORT:-5432} wport=${TASKS_WORKER_PORT:-5081} sport=${TASKS_SCHEDULER_PORT:-5082}
@@ -91,7 +93,34 @@ cmd_up() {
   if docker_available; then UP_MODE=docker; else UP_MODE=local; fi
   if [[ $UP_MODE == local ]]; then ensure_deps servers curl; else ensure_deps curl; fi
 
-  # every port must be free before anything starts
+  up_check_ports
+  mkdir -p "$DEV_DIR/logs"
+  load_credentials
+  install_traps up_cleanup
+  echo $$ >"$DEV_DIR/up.pid"
+
+  local t0
+  t0=$(now_ms)
+  up_start_servers
+  build || die "build failed"
+  up_wait_servers
+  say "RabbitMQ and PostgreSQL ready ($(elapsed "$t0") including the build)"
+
+  # private RabbitMQ: guest (loopback only); compose: user tasks (see docker-compose.yml)
+  local amqp_user="guest:guest"
+  [[ $UP_MODE == docker ]] && amqp_user="tasks:$TASKS_AMQP_PASSWORD"
+  local common=(
+    "ConnectionStrings__Tasks=Host=127.0.0.1;Port=$pg;Database=tasks;Username=tasks;Password=$TASKS_PG_PASSWORD"
+    "ConnectionStrings__RabbitMq=amqp://$amqp_user@127.0.0.1:$amqp/"
+    "RabbitMq__ManagementUrl=http://127.0.0.1:$mgmt/"
+  )
+  local auth=("Auth__BootstrapApiKey=$TASKS_API_KEY" "Auth__AdminPassword=$TASKS_ADMIN_PASSWORD")
+  up_start_hosts
+  up_banner
+  up_watch
+}
+
+up_check_ports() { # every port must be free before anything starts
   local var p checks=(web worker sched)
   [[ $UP_MODE == local ]] && checks+=(amqp mgmt pg prom dist epmd)
   local -A ports=([web]=$web [worker]=$wport [sched]=$sport [amqp]=$amqp [mgmt]=$mgmt [pg]=$pg [prom]=$prom [dist]=$dist [epmd]=$epmd)
@@ -100,19 +129,14 @@ cmd_up() {
   local seen=" "
   for var in "${checks[@]}"; do
     p=${ports[$var]}
-    [[ $p =~ ^[0-9]+$ ]] && ((p > 0 && p < 65536)) || die "invalid port for ${envname[$var]}: '$p'"
+    { [[ $p =~ ^[0-9]+$ ]] && ((p > 0 && p < 65536)); } || die "invalid port for ${envname[$var]}: '$p'"
     [[ $seen != *" $p "* ]] || die "port $p is configured twice (${envname[$var]})"
     seen+="$p "
     if port_in_use "$p"; then die "port $p (${envname[$var]}) is already in use; free it or set ${envname[$var]} (leftovers of a killed ./dev up? try ./dev down)"; fi
   done
+}
 
-  mkdir -p "$DEV_DIR/logs"
-  load_credentials
-  install_traps up_cleanup
-  echo $$ >"$DEV_DIR/up.pid"
-
-  local t0
-  t0=$(now_ms)
+up_start_servers() { # docker compose, or private RabbitMQ (still booting on return) and PostgreSQL with role tasks
   if [[ $UP_MODE == docker ]]; then
     say "docker engine found: docker compose up -d rabbitmq postgres"
     TASKS_AMQP_PORT=$amqp TASKS_MGMT_PORT=$mgmt TASKS_PG_PORT=$pg dev_compose up -d rabbitmq postgres >&2 ||
@@ -140,9 +164,9 @@ SELECT 'CREATE DATABASE tasks OWNER tasks'
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'tasks') \gexec
 SQL
   fi
+}
 
-  build || die "build failed"
-
+up_wait_servers() {
   if [[ $UP_MODE == docker ]]; then
     local deadline=$((SECONDS + 90))
     until port_open "$amqp" && port_open "$pg"; do
@@ -152,76 +176,12 @@ SQL
   else
     rmq_wait_ready
   fi
-  say "RabbitMQ and PostgreSQL ready ($(elapsed "$t0") including the build)"
+}
 
-  # private RabbitMQ: guest (loopback only); compose: user tasks (see docker-compose.yml)
-  local amqp_user="guest:guest"
-  [[ $UP_MODE == docker ]] && amqp_user="tasks:$TASKS_AMQP_PASSWORD"
-  local bin="$ROOT/Tasks.Web/bin/$CONFIGURATION/$TFM"
-  local common=(
-    "ConnectionStrings__Tasks=Host=127.0.0.1;Port=$pg;Database=tasks;Username=tasks;Password=$TASKS_PG_PASSWORD"
-    "ConnectionStrings__RabbitMq=amqp://$amqp_user@127.0.0.1:$amqp/"
-    "RabbitMq__ManagementUrl=http://127.0.0.1:$mgmt/"
-  )
-  local auth=("Auth__BootstrapApiKey=$TASKS_API_KEY" "Auth__AdminPassword=$TASKS_ADMIN_PASSWORD")
-
-  say "migrating database (Tasks.Web migrate)"
-  run_fg env "${common[@]}" "${auth[@]}" dotnet "$bin/Tasks.Web.dll" migrate || die "migration failed"
-
-  # logs: .dev/logs/NAME.log, echoed to the terminal with a [name] prefix
-  local name
-  for name in "${HOST_NAMES[@]}"; do
-    [[ -f $DEV_DIR/logs/$name.log ]] && mv -f "$DEV_DIR/logs/$name.log" "$DEV_DIR/logs/$name.log.1"
-    : >"$DEV_DIR/logs/$name.log"
-  done
-  if [[ ${TASKS_DEV_QUIET:-0} != 1 ]]; then
-    local fifo="$DEV_DIR/logs/.prefix.fifo"
-    rm -f "$fifo" && mkfifo "$fifo"
-    # tail -F prints "==> path/NAME.log <==" when it switches files; turn that into a "[NAME] " prefix
-    sed -u -n -e '/^==> .* <==$/{s/^==> \(.*\/\)\{0,1\}\([^/]*\)\.log <==$/[\2] /;h;d;}' -e '/^$/d' \
-      -e 'G;s/^\(.*\)\n\(.*\)$/\2\1/p' <"$fifo" &
-    PREFIX_PID=$!
-    tail --pid=$$ -n +1 -F "$DEV_DIR/logs/web.log" "$DEV_DIR/logs/worker.log" "$DEV_DIR/logs/scheduler.log" >"$fifo" 2>/dev/null &
-    TAIL_PID=$!
-  fi
-
-  HOST_PORT=([web]=$web [worker]=$wport [scheduler]=$sport)
-  start_host() { # NAME DLL ENV...: the host under scripts/supervise, which restarts it when it crashes
-    local n=$1 dll=$2
-    shift 2
-    # the settings go in the environment, not on a command line that ps shows for as long as the supervisor runs
-    (export "$@" && exec setsid "$ROOT/scripts/supervise" --name "$n" -- dotnet "$dll") >>"$DEV_DIR/logs/$n.log" 2>&1 </dev/null &
-    HOST_PID[$n]=$!
-  }
-  start_host web "$ROOT/Tasks.Web/bin/$CONFIGURATION/$TFM/Tasks.Web.dll" "${common[@]}" "${auth[@]}" \
-    "ASPNETCORE_URLS=http://127.0.0.1:$web" "Urls=http://127.0.0.1:$web"
-  start_host worker "$ROOT/Tasks.Worker/bin/$CONFIGURATION/$TFM/Tasks.Worker.dll" "${common[@]}" "Health__Port=$wport"
-  start_host scheduler "$ROOT/Tasks.Scheduler/bin/$CONFIGURATION/$TFM/Tasks.Scheduler.dll" "${common[@]}" "Health__Port=$sport"
-
-  printf 'HOST_PIDS="%s"\n' "${HOST_PID[*]}" >>"$DEV_DIR/up.state"
-
-  for name in "${HOST_NAMES[@]}"; do
-    wait_http_ok "$name" "http://127.0.0.1:${HOST_PORT[$name]}/health/ready" 90 "${HOST_PID[$name]}" "$DEV_DIR/logs/$name.log"
-  done
-
-  cat >&2 <<EOF
-
-================================================================ Tasks is up ($(elapsed "$t0"))
-  Dashboard:  http://127.0.0.1:$web/
-  Admin:      user admin, password $TASKS_ADMIN_PASSWORD
-  API key:    $TASKS_API_KEY
-  Try:        curl -H "Authorization: Bearer $TASKS_API_KEY" -H 'Content-Type: application/json' \\
-                -d '{"name":"demo.echo","args":{"message":"hi"}}' http://127.0.0.1:$web/api/v1/tasks
-  RabbitMQ:   http://127.0.0.1:$mgmt/ (${amqp_user%%:*}/${amqp_user#*:})   PostgreSQL: 127.0.0.1:$pg db tasks user tasks
-  Logs:       .dev/logs/{web,worker,scheduler}.log     Credentials: .dev/credentials
-  Stop:       Ctrl-C here, or ./dev down
-================================================================
-
-EOF
-
+up_watch() {
   # stay in the foreground until Ctrl-C. A host that crashes is restarted by its supervisor (with back-off, a
   # line in its log); one that gave up (crashing again and again) is reported, and the rest keep running.
-  local done_pid="" rc=0 left
+  local done_pid="" rc=0 left name
   while :; do
     left=()
     for name in "${HOST_NAMES[@]}"; do [[ -z ${HOST_PID[$name]} ]] || left+=("${HOST_PID[$name]}"); done
