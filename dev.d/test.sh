@@ -47,7 +47,7 @@ cmd_test() {
   servers_start_throwaway # RabbitMQ keeps booting in the background during the build
   local t1
   t1=$(now_ms)
-  build || die "build failed"
+  build -v:q -nologo || die "build failed" # quiet: errors and warnings only
   say "build done in $(elapsed "$t1")"
   rmq_wait_ready
   say "RabbitMQ + PostgreSQL ready ($(elapsed "$t0") after start, build included)"
@@ -59,10 +59,12 @@ cmd_test() {
   usage=$(dotnet "$dll" -? 2>&1) || true
   if [[ $usage == *-result-xml* ]]; then xml_opt=-result-xml; fi
   if [[ ! -t 1 || -n ${NO_COLOR:-} ]]; then opts+=(-noColor); fi
+  # a line per test class, failures in full with their hosts' logs (Tasks.Tests/Infrastructure/ProgressReporter.cs)
+  [[ " $* " == *" -reporter "* ]] || opts+=(-noLogo -reporter progress)
   say "running tests: $dll $*"
   run_fg env "${TEST_ENV[@]}" dotnet "$dll" "${opts[@]}" "$xml_opt" "$TMP/results.xml" "$@" || rc=$?
   if parse_results "$TMP/results.xml"; then
-    mkdir -p "$DEV_DIR" && cp "$TMP/results.xml" "$DEV_DIR/test-results.xml" 2>/dev/null || true
+    { mkdir -p "$DEV_DIR" && cp "$TMP/results.xml" "$DEV_DIR/test-results.xml"; } 2>/dev/null || true
     if ((rc != 0 && RES_FAILED == 0)); then say "test runner exited with code $rc"; fi
     if ((rc != 0 || RES_FAILED > 0)); then EXIT_CODE=1; else EXIT_CODE=0; fi
   else

@@ -27,6 +27,8 @@ namespace Tasks.Tests.Infrastructure;
 /// </summary>
 public class TasksStack : IAsyncLifetime
 {
+    private readonly string _collection = RunningTestsAttribute.CurrentCollection;
+
     public string Name { get; } = "t_" + Guid.NewGuid().ToString("N")[..12];
     public string ApiKey { get; } = ApiKeys.Generate();
     public string Postgres { get; private set; } = "";
@@ -140,9 +142,10 @@ public class TasksStack : IAsyncLifetime
         builder.Configuration.AddInMemoryCollection(all);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-        // Warnings and errors on the console, except EF's report of the missing history table on a first migration.
-        builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>((category, level) =>
+        // Warnings and errors to the running test's output, except EF's report of the missing history table on a
+        // first migration.
+        builder.Logging.AddProvider(new TestOutputLogs(_collection, name));
+        builder.Logging.AddFilter<TestOutputLogs>((category, level) =>
             level >= LogLevel.Warning && category != "Microsoft.EntityFrameworkCore.Database.Command");
         builder.Logging.AddProvider(Logs.ForHost());
         ConfigureHost(builder);
