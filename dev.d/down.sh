@@ -1,7 +1,62 @@
 # shellcheck shell=bash
-# ./dev down (sourced by ./dev)
+# stopping ./dev up: on its exit, and ./dev down (sourced by ./dev)
 
 # -------------------------------------------------------------- ./dev down --
+
+up_cleanup() {
+  local name
+  stop_fg
+  # 1. hosts: SIGTERM all, wait up to 20s, then SIGKILL
+  local any=0
+  for name in "${HOST_NAMES[@]}"; do
+    if [[ -n ${HOST_PID[$name]:-} ]] && alive "${HOST_PID[$name]}"; then
+      kill -TERM "${HOST_PID[$name]}" 2>/dev/null || true
+      any=1
+    fi
+  done
+  if ((any)); then
+    say "stopping hosts"
+    local deadline=$((SECONDS + 20))
+    for name in "${HOST_NAMES[@]}"; do
+      [[ -n ${HOST_PID[$name]:-} ]] || continue
+      while alive "${HOST_PID[$name]}" && ((SECONDS < deadline)); do sleep 0.1; done
+      if alive "${HOST_PID[$name]}"; then
+        say "$name did not stop in 20s, killing it"
+        # its supervisor leads a process group of its own (setsid): the host goes with it
+        kill -KILL -- "-${HOST_PID[$name]}" 2>/dev/null || kill -KILL "${HOST_PID[$name]}" 2>/dev/null || true
+      fi
+    done
+  fi
+  for name in "${HOST_NAMES[@]}"; do
+    [[ -n ${HOST_PID[$name]:-} ]] && wait "${HOST_PID[$name]}" 2>/dev/null
+  done
+  HOST_PID=()
+  # log prefixer
+  if [[ -n $TAIL_PID ]]; then stop_pid "$TAIL_PID" 2; TAIL_PID=""; fi
+  if [[ -n $PREFIX_PID ]]; then stop_pid "$PREFIX_PID" 2; PREFIX_PID=""; fi
+  rm -f "$DEV_DIR/logs/.prefix.fifo"
+  # 2. RabbitMQ, 3. PostgreSQL
+  if [[ $UP_MODE == docker ]]; then
+    say "stopping docker compose services"
+    dev_compose stop rabbitmq postgres >&2 || true
+  else
+    [[ -n $RMQ_PID ]] && say "stopping RabbitMQ"
+    rmq_stop
+    [[ -n $PG_PID ]] && say "stopping PostgreSQL"
+    pg_stop
+  fi
+  rm -f "$DEV_DIR/up.pid" "$DEV_DIR/up.state"
+  say "stopped"
+}
+
+up_pid_running() { # prints the pid of a running ./dev up, if any
+  local pid
+  [[ -s $DEV_DIR/up.pid ]] || return 1
+  pid=$(<"$DEV_DIR/up.pid")
+  [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'dev up' || return 1
+  echo "$pid"
+}
 
 cmd_down() {
   local pid

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# ./dev up's hosts: migrate, start web, worker and scheduler under scripts/supervise, print where they are (sourced by ./dev)
+# ./dev up's hosts: migrate, start web, worker and scheduler under scripts/supervise, watch them (sourced by ./dev)
 
 up_start_hosts() { # reads cmd_up's locals: the ports, common, auth
   local bin="$ROOT/Tasks.Web/bin/$CONFIGURATION/$TFM"
@@ -59,4 +59,46 @@ up_banner() {
 ================================================================
 
 EOF
+}
+
+wait_http_ok() { # NAME URL TIMEOUT PID LOG
+  local name=$1 url=$2 timeout=$3 pid=$4 log=$5 code deadline
+  deadline=$((SECONDS + timeout))
+  while :; do
+    code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$url" 2>/dev/null) || true
+    [[ $code == 200 ]] && return 0
+    if ! alive "$pid"; then
+      local rc=0
+      wait "$pid" 2>/dev/null || rc=$?
+      HOST_PID["$name"]=""
+      tail_log "$log" 40
+      die "$name exited during startup (exit code $rc)"
+    fi
+    if ((SECONDS >= deadline)); then
+      tail_log "$log" 40
+      die "$name not ready after ${timeout}s: $url (last HTTP status: ${code:-none})"
+    fi
+    sleep 0.5
+  done
+}
+
+up_watch() {
+  # stay in the foreground until Ctrl-C. A host that crashes is restarted by its supervisor (with back-off, a
+  # line in its log); one that gave up (crashing again and again) is reported, and the rest keep running.
+  local done_pid="" rc=0 left name
+  while :; do
+    left=()
+    for name in "${HOST_NAMES[@]}"; do [[ -z ${HOST_PID[$name]} ]] || left+=("${HOST_PID[$name]}"); done
+    ((${#left[@]})) || die "every host has stopped; stopping everything"
+    rc=0
+    wait -n -p done_pid "${left[@]}" || rc=$?
+    for name in "${HOST_NAMES[@]}"; do
+      if [[ ${HOST_PID[$name]} == "$done_pid" ]]; then
+        HOST_PID["$name"]=""
+        sleep 0.3
+        tail_log "$DEV_DIR/logs/$name.log" 20
+        say "$name stopped for good (exit code $rc, see .dev/logs/$name.log); the rest keep running (Ctrl-C stops everything)"
+      fi
+    done
+  done
 }

@@ -5,82 +5,6 @@ UP_MODE="" HOST_NAMES=(web worker scheduler)
 declare -A HOST_PID=() HOST_PORT=()
 TAIL_PID="" PREFIX_PID=""
 
-up_cleanup() {
-  local name
-  stop_fg
-  # 1. hosts: SIGTERM all, wait up to 20s, then SIGKILL
-  local any=0
-  for name in "${HOST_NAMES[@]}"; do
-    if [[ -n ${HOST_PID[$name]:-} ]] && alive "${HOST_PID[$name]}"; then
-      kill -TERM "${HOST_PID[$name]}" 2>/dev/null || true
-      any=1
-    fi
-  done
-  if ((any)); then
-    say "stopping hosts"
-    local deadline=$((SECONDS + 20))
-    for name in "${HOST_NAMES[@]}"; do
-      [[ -n ${HOST_PID[$name]:-} ]] || continue
-      while alive "${HOST_PID[$name]}" && ((SECONDS < deadline)); do sleep 0.1; done
-      if alive "${HOST_PID[$name]}"; then
-        say "$name did not stop in 20s, killing it"
-        # its supervisor leads a process group of its own (setsid): the host goes with it
-        kill -KILL -- "-${HOST_PID[$name]}" 2>/dev/null || kill -KILL "${HOST_PID[$name]}" 2>/dev/null || true
-      fi
-    done
-  fi
-  for name in "${HOST_NAMES[@]}"; do
-    [[ -n ${HOST_PID[$name]:-} ]] && wait "${HOST_PID[$name]}" 2>/dev/null
-  done
-  HOST_PID=()
-  # log prefixer
-  if [[ -n $TAIL_PID ]]; then stop_pid "$TAIL_PID" 2; TAIL_PID=""; fi
-  if [[ -n $PREFIX_PID ]]; then stop_pid "$PREFIX_PID" 2; PREFIX_PID=""; fi
-  rm -f "$DEV_DIR/logs/.prefix.fifo"
-  # 2. RabbitMQ, 3. PostgreSQL
-  if [[ $UP_MODE == docker ]]; then
-    say "stopping docker compose services"
-    dev_compose stop rabbitmq postgres >&2 || true
-  else
-    [[ -n $RMQ_PID ]] && say "stopping RabbitMQ"
-    rmq_stop
-    [[ -n $PG_PID ]] && say "stopping PostgreSQL"
-    pg_stop
-  fi
-  rm -f "$DEV_DIR/up.pid" "$DEV_DIR/up.state"
-  say "stopped"
-}
-
-up_pid_running() { # prints the pid of a running ./dev up, if any
-  local pid
-  [[ -s $DEV_DIR/up.pid ]] || return 1
-  pid=$(<"$DEV_DIR/up.pid")
-  [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'dev up' || return 1
-  echo "$pid"
-}
-
-wait_http_ok() { # NAME URL TIMEOUT PID LOG
-  local name=$1 url=$2 timeout=$3 pid=$4 log=$5 code deadline
-  deadline=$((SECONDS + timeout))
-  while :; do
-    code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$url" 2>/dev/null) || true
-    [[ $code == 200 ]] && return 0
-    if ! alive "$pid"; then
-      local rc=0
-      wait "$pid" 2>/dev/null || rc=$?
-      HOST_PID[$name]=""
-      tail_log "$log" 40
-      die "$name exited during startup (exit code $rc)"
-    fi
-    if ((SECONDS >= deadline)); then
-      tail_log "$log" 40
-      die "$name not ready after ${timeout}s: $url (last HTTP status: ${code:-none})"
-    fi
-    sleep 0.5
-  done
-}
-
 # cmd_up's locals (the ports, t0, amqp_user, common, auth) are read by the up_* functions it calls (bash scoping is
 # dynamic): each step is a function, the settings are in one place.
 cmd_up() {
@@ -176,25 +100,4 @@ up_wait_servers() {
   else
     rmq_wait_ready
   fi
-}
-
-up_watch() {
-  # stay in the foreground until Ctrl-C. A host that crashes is restarted by its supervisor (with back-off, a
-  # line in its log); one that gave up (crashing again and again) is reported, and the rest keep running.
-  local done_pid="" rc=0 left name
-  while :; do
-    left=()
-    for name in "${HOST_NAMES[@]}"; do [[ -z ${HOST_PID[$name]} ]] || left+=("${HOST_PID[$name]}"); done
-    ((${#left[@]})) || die "every host has stopped; stopping everything"
-    rc=0
-    wait -n -p done_pid "${left[@]}" || rc=$?
-    for name in "${HOST_NAMES[@]}"; do
-      if [[ ${HOST_PID[$name]} == "$done_pid" ]]; then
-        HOST_PID[$name]=""
-        sleep 0.3
-        tail_log "$DEV_DIR/logs/$name.log" 20
-        say "$name stopped for good (exit code $rc, see .dev/logs/$name.log); the rest keep running (Ctrl-C stops everything)"
-      fi
-    done
-  done
 }
