@@ -96,7 +96,7 @@ public sealed partial class DeploymentTests
         Assert.Contains("CREATE DATABASE tasks OWNER tasks", script);
 
         // ./dev up without Docker makes the same role itself, and puts one made earlier right.
-        var dev = File.ReadAllLines(Path.Combine(Root, "dev")).Where(l => l.Contains(" ROLE tasks ", StringComparison.Ordinal)).ToList();
+        var dev = File.ReadAllLines(Path.Combine(Root, "dev.d", "up.sh")).Where(l => l.Contains(" ROLE tasks ", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, dev.Count);
         Assert.All(dev, l => Assert.Contains("NOSUPERUSER", l));
     }

@@ -43,12 +43,8 @@ public sealed class TasksStack : IAsyncDisposable
 
     public Dictionary<string, string> HostEnvironment(int port)
     {
-        var env = new Dictionary<string, string>(Deployed)
-        {
-            ["ConnectionStrings__Tasks"] = Isolated.Postgres,
-            ["ConnectionStrings__RabbitMq"] = Isolated.Rabbit.ToString(),
-            ["Health__Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        };
+        var env = new Dictionary<string, string>(Deployed);
+        foreach (var (k, v) in Testing.HostEnvironment.For(Isolated.Postgres, Isolated.Rabbit, port)) env[k] = v;
         return env;
     }
 

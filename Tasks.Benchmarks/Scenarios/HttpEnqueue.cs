@@ -38,7 +38,7 @@ public static class HttpEnqueue
             await using var web = HostProcess.Start("Tasks.Web", port, env);
             await web.WaitReadyAsync(TimeSpan.FromSeconds(60));
 
-            var load = new Load(web.BaseAddress, key, web.Pid);
+            var load = new Load(web.Address, key, web.Pid);
             // Warm-up, long enough for tiered JIT to finish: steady state is what a long-running web app serves at.
             // The web app runs more distinct code than a worker: 15 s and 45 s into a run, tiered compilation still
             // took 24% and 17% of its CPU (a profile), and its CPU per request only settled after about a minute.

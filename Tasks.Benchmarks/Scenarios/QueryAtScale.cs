@@ -41,7 +41,7 @@ public static class QueryAtScale
 
             await using var web = HostProcess.Start("Tasks.Web", port, env);
             await web.WaitReadyAsync(TimeSpan.FromSeconds(60));
-            using var http = new HttpClient { BaseAddress = web.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            using var http = new HttpClient { BaseAddress = web.Address, Timeout = TimeSpan.FromSeconds(30) };
             http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
 
             var queries = new List<(string Label, string Path)>

@@ -27,6 +27,8 @@ namespace Tasks.Tests.Infrastructure;
 /// </summary>
 public class TasksStack : IAsyncLifetime
 {
+    private readonly string _collection = RunningTestsAttribute.CurrentCollection;
+
     public string Name { get; } = "t_" + Guid.NewGuid().ToString("N")[..12];
     public string ApiKey { get; } = ApiKeys.Generate();
     public string Postgres { get; private set; } = "";
@@ -68,7 +70,7 @@ public class TasksStack : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        Servers = await Infrastructure.Servers.GetAsync();
+        Servers = await Tasks.Testing.Servers.GetAsync();
         (_, Postgres, Rabbit) = await Servers.CreateIsolatedAsync(Name);
         Postgres = await DatabaseAsync(Postgres);
 
@@ -118,19 +120,8 @@ public class TasksStack : IAsyncLifetime
         return app;
     }
 
-    /// <summary>The bus connects in the background: a worker isn't consuming until its readiness says so.</summary>
-    private static async Task WaitReadyAsync(WebApplication app)
-    {
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        using var http = new HttpClient { BaseAddress = new Uri(address) };
-        for (var i = 0; i < 300; i++)
-        {
-            using var response = await http.GetAsync("/health/ready");
-            if (response.IsSuccessStatusCode) return;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"{app.Environment.ApplicationName} did not become ready in 30 s");
-    }
+    private static Task WaitReadyAsync(WebApplication app) => Readiness.WaitAsync(
+        new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()), TimeSpan.FromSeconds(30));
 
     private WebApplicationBuilder CreateBuilder(string name, Dictionary<string, string?> settings, string? rabbit, string? postgres = null)
     {
@@ -151,9 +142,10 @@ public class TasksStack : IAsyncLifetime
         builder.Configuration.AddInMemoryCollection(all);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-        // Warnings and errors on the console, except EF's report of the missing history table on a first migration.
-        builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>((category, level) =>
+        // Warnings and errors to the running test's output, except EF's report of the missing history table on a
+        // first migration.
+        builder.Logging.AddProvider(new TestOutputLogs(_collection, name));
+        builder.Logging.AddFilter<TestOutputLogs>((category, level) =>
             level >= LogLevel.Warning && category != "Microsoft.EntityFrameworkCore.Database.Command");
         builder.Logging.AddProvider(Logs.ForHost());
         ConfigureHost(builder);
@@ -161,11 +153,8 @@ public class TasksStack : IAsyncLifetime
     }
 
     /// <summary>The environment a separate host process of this stack needs (for tests that kill processes).</summary>
-    public Dictionary<string, string> ProcessEnvironment(int healthPort) => new()
+    public Dictionary<string, string> ProcessEnvironment(int healthPort) => new(HostEnvironment.For(Postgres, Rabbit, healthPort))
     {
-        ["ConnectionStrings__Tasks"] = Postgres,
-        ["ConnectionStrings__RabbitMq"] = Rabbit.ToString(),
-        ["Health__Port"] = healthPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Logging__Colors"] = "false",
         ["Tasks__LeaseSeconds"] = Settings["Tasks:LeaseSeconds"]!,
         ["Tasks__Queues__0"] = "*",

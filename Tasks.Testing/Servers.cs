@@ -2,13 +2,12 @@ using System.Net.Http.Headers;
 using System.Text;
 using Npgsql;
 
-namespace Tasks.Tests.Infrastructure;
+namespace Tasks.Testing;
 
 /// <summary>
-/// The one RabbitMQ and one PostgreSQL server of a test or benchmark run (this file is linked into
-/// Tasks.Benchmarks): from <c>TASKS_TEST_RABBITMQ</c> / <c>TASKS_TEST_RABBITMQ_MANAGEMENT</c> /
-/// <c>TASKS_TEST_POSTGRES</c>, as <c>./dev test</c>, <c>./dev bench</c> and <c>./dev servers</c> set them. Each
-/// test class or scenario gets its own database and vhost on them.
+/// The one RabbitMQ and one PostgreSQL server of a test or benchmark run: from <c>TASKS_TEST_RABBITMQ</c> /
+/// <c>TASKS_TEST_RABBITMQ_MANAGEMENT</c> / <c>TASKS_TEST_POSTGRES</c>, as <c>./dev test</c>, <c>./dev bench</c> and
+/// <c>./dev servers</c> set them. Each test class or scenario gets its own database and vhost on them.
 /// </summary>
 public sealed partial class Servers(string postgres, Uri rabbit, Uri management)
 {

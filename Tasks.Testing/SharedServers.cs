@@ -1,7 +1,7 @@
 using Testcontainers.PostgreSql;
 using Testcontainers.RabbitMq;
 
-namespace Tasks.Tests.Infrastructure;
+namespace Tasks.Testing;
 
 /// <summary>The test run's servers: the environment's (<see cref="Servers.FromEnvironment"/>), else Testcontainers' when a Docker engine answers.</summary>
 public sealed partial class Servers
