@@ -107,11 +107,13 @@ public sealed partial class LifecycleTableTests
     [GeneratedRegex(@"\bState\s*=(?!=)\s*TaskState\.")]
     private static partial Regex RecordStateAssignment();
 
+    // Every string constant of the product, and the lifecycle's composed statements (static readonly).
     private static IEnumerable<(FieldInfo Field, string Sql)> Constants() =>
         ProductAssemblies.Select(Assembly.Load).SelectMany(a => a.GetTypes())
             .SelectMany(t => t.GetFields(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.DeclaredOnly))
-            .Where(f => f is { IsLiteral: true } && f.FieldType == typeof(string))
-            .Select(f => (f, (string)f.GetRawConstantValue()!));
+            .Where(f => f.FieldType == typeof(string) && (f.IsLiteral
+                || (f.IsInitOnly && f.DeclaringType!.Namespace?.StartsWith("Tasks.Core.Lifecycle", StringComparison.Ordinal) == true)))
+            .Select(f => (f, (string)(f.IsLiteral ? f.GetRawConstantValue() : f.GetValue(null))!));
 
     private static IEnumerable<(FieldInfo Field, string Sql, IReadOnlyList<string> Moves)> MoveStatements() =>
         Constants().Select(c => (c.Field, c.Sql, c.Field.GetCustomAttribute<MakesAttribute>()?.Moves))

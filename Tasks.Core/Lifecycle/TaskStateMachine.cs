@@ -66,8 +66,8 @@ public sealed class TaskStateMachine : IAsyncDisposable
 
     // The statements PlanTests checks.
     internal const string MarkQueuedSql = Moves.MarkQueued.Sql;
-    internal const string ClaimSql = Moves.Claim.Sql;
-    internal const string ClaimSkippingHeldSql = Moves.Claim.SkippingHeldSql;
+    internal static readonly string ClaimSql = Moves.Claim.Sql;
+    internal static readonly string ClaimSkippingHeldSql = Moves.Claim.SkippingHeldSql;
     internal const string SucceedSql = Moves.Succeed.Sql;
     internal const string HeartbeatSql = Moves.Heartbeat.Sql;
 

@@ -9,8 +9,17 @@ namespace Tasks.Core.Lifecycle.Moves;
 /// </summary>
 public sealed class Claim(NpgsqlDataSource dataSource, TimeProvider clock, TimeSpan lease, TransientRetry retry, Skip skip) : IAsyncDisposable
 {
-    private const string Head =
-        """
+    // Rows are locked in id order first, so two claiming statements that share rows can't deadlock; whether a row
+    // may be claimed is decided on the row as locked (its latest version).
+    [Makes(nameof(TaskLifecycle.Claim), nameof(TaskLifecycle.TakeOver))]
+    internal static readonly string Sql = Statement(lockRows: "FOR UPDATE OF u");
+
+    // A batch skips rows someone holds (a queued mark, the relay publishing) rather than make every claim wait.
+    [Makes(nameof(TaskLifecycle.Claim), nameof(TaskLifecycle.TakeOver))]
+    internal static readonly string SkippingHeldSql = Statement(lockRows: "FOR UPDATE OF u SKIP LOCKED");
+
+    private static string Statement(string lockRows) =>
+        $"""
         WITH l AS MATERIALIZED (
             SELECT u.id, c.worker, c.message_id,
                    NOT u.cancel_requested AND (u.expires_at IS NULL OR u.expires_at > now())
@@ -18,12 +27,7 @@ public sealed class Claim(NpgsqlDataSource dataSource, TimeProvider clock, TimeS
                         OR (u.state = 'running' AND u.message_id = c.message_id AND (u.heartbeat_at < now() - $6::interval OR u.heartbeat_at IS NULL)
                             AND u.attempts - u.attempts_base < u.max_attempts + $5)) AS claimable
             FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS c(id, worker, message_id) JOIN tasks u ON u.id = c.id
-            ORDER BY u.id
-        """;
-
-    private const string Tail =
-        """
-
+            ORDER BY u.id {lockRows})
         UPDATE tasks t SET state = 'running', attempts = t.attempts + 1, started_at = $4, finished_at = NULL,
             worker = l.worker, message_id = l.message_id, updated_at = $4, heartbeat_at = now(),
             progress_current = NULL, progress_total = NULL, progress_message = NULL
@@ -31,15 +35,6 @@ public sealed class Claim(NpgsqlDataSource dataSource, TimeProvider clock, TimeS
         RETURNING t.id, t.name, t.queue, t.args, t.attempts, t.max_attempts, t.attempts_base, t.time_limit_seconds,
                   t.backoff_seconds, coalesce(t.scheduled_for, t.enqueued_at), t.worker
         """;
-
-    // Rows are locked in id order first, so two claiming statements that share rows can't deadlock; whether a row
-    // may be claimed is decided on the row as locked (its latest version).
-    [Makes(nameof(TaskLifecycle.Claim), nameof(TaskLifecycle.TakeOver))]
-    internal const string Sql = Head + " FOR UPDATE OF u)" + Tail;
-
-    // A batch skips rows someone holds (a queued mark, the relay publishing) rather than make every claim wait.
-    [Makes(nameof(TaskLifecycle.Claim), nameof(TaskLifecycle.TakeOver))]
-    internal const string SkippingHeldSql = Head + " FOR UPDATE OF u SKIP LOCKED)" + Tail;
 
     private WriteCoalescer<Request>? _claims;
     private object? _sync;
