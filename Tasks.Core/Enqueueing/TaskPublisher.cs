@@ -5,20 +5,15 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
-using Tasks.Contracts.Messages;
 using Tasks.Core.Hosting;
 using Tasks.Core.Lifecycle;
 
 namespace Tasks.Core.Enqueueing;
 
 /// <summary>
-/// Hands committed tasks to the broker: durable, persistent messages to the queue named after the task's queue, in
-/// the given order, with many in flight, consecutive tasks of one queue sharing a message (<see cref="MessagePacking"/>,
-/// a <see cref="RunTasks"/>; a task alone is a <see cref="RunTask"/>). Concurrent callers' tasks go out together.
-/// It returns once the broker has confirmed the caller's messages, and says which tasks it refused: a refused queue,
-/// or a returned or nacked message, costs only its own tasks. It writes MassTransit's envelope itself on a channel of
-/// its own (<see cref="RunTaskEnvelope"/>), because MassTransit can't keep the order of overlapping sends and
-/// awaiting each confirm in turn costs a round trip per message.
+/// Hands committed tasks to the broker in order, many in flight, concurrent callers' tasks together and those of a
+/// queue sharing messages (<see cref="MessagePacking"/>), in MassTransit's envelope on a channel of its own
+/// (<see cref="RunTaskEnvelope"/>). Returns once the caller's messages are confirmed, with the tasks refused.
 /// See docs/design.md#the-task-publisher-one-loop-its-own-channel-issue-24
 /// </summary>
 public sealed class TaskPublisher : IAsyncDisposable

@@ -9,16 +9,11 @@ namespace Tasks.Core.Lifecycle.Moves;
 /// </summary>
 public sealed class MarkQueued(NpgsqlDataSource dataSource, TransientRetry retry, TimeSpan delay) : IAsyncDisposable
 {
-    // Set-based and found by key (see ByKeyStatement).
+    // Only rows nobody wrote since their publish (same updated_at), and nobody holds now (SKIP LOCKED), are marked.
+    // See docs/design.md#the-queued-mark-issue-24
     [Makes(nameof(TaskLifecycle.MarkQueued))]
     internal const string Sql =
         """
-        -- Only rows nobody has written since they were published (the same updated_at) are marked: a row a worker
-        -- has claimed (most are, as the mark waits a moment), or that was canceled and retried by hand meanwhile
-        -- (whose new publish may have failed: it must stay pending for the relay), is left out before it is
-        -- locked, so it costs no lock. Rows someone holds right now are skipped, never waited for (no deadlock
-        -- with a claim of the same rows): whoever holds one moves it on, or the relay publishes it again.
-        -- PostgreSQL re-checks the join on the newest version of each row it does lock.
         WITH l AS MATERIALIZED (
             SELECT u.id, u.state = 'pending' AS markable
             FROM unnest($1::uuid[], $2::timestamptz[]) AS p(id, updated_at)
