@@ -5,7 +5,7 @@ namespace Tasks.Core.Entities;
 /// <summary>
 /// One task: its arguments, where it is in its life, and its outcome. The row is written in the enqueuer's
 /// transaction and doubles as the outbox: a <see cref="TaskState.Pending"/> row is a message not yet published.
-/// Its state changes only through <see cref="TaskStateMachine"/>.
+/// Its state changes only through the moves of <see cref="TaskLifecycle"/>.
 /// </summary>
 public sealed class TaskRecord
 {

@@ -51,8 +51,7 @@ public static class TasksCoreExtensions
         services.AddSingleton<TaskRegistry>();
         services.AddSingleton<TaskStateMachine>();
         services.AddSingleton<TaskPublisher>();
-        services.AddSingleton<TaskInserter>();
-        services.AddScoped<TaskEnqueuer>();
+        services.AddTaskEnqueueing();
         services.AddScoped<TaskQueries>();
 
         var rabbit = new Uri(ConnectionSettings.Require(builder.Configuration, ConnectionSettings.RabbitMq));

@@ -1,11 +1,9 @@
 namespace Tasks.Core.Lifecycle;
 
 /// <summary>
-/// A task the broker would not take, with its reason: its queue can't be declared (a reserved name, a queue of that
-/// name declared otherwise), its message was returned (unroutable), or the message couldn't even be written. That is
-/// the task's own problem (<paramref name="Charged"/>), unlike a broker that can't be reached, which is everyone's.
-/// A nacked message (a full queue with <c>overflow: reject-publish</c>, an internal error) is the broker's state, not
-/// the task's: it is not charged, and the task is only tried again later.
+/// A task the broker would not take, with its reason. A refused queue, a returned or unwritable message is the
+/// task's own problem (<paramref name="Charged"/>); a nack (a full queue) is the broker's state, not charged.
+/// See docs/design.md#the-relay-refused-publishes-the-databases-clock-lost-queued-messages-issue-23
 /// </summary>
 public sealed record PublishRefusal(TaskToPublish Task, string Reason, bool Charged = true);
 

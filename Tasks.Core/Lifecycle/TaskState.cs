@@ -1,6 +1,6 @@
 namespace Tasks.Core.Lifecycle;
 
-/// <summary>Where a task is in its life. See <see cref="TaskStateMachine"/> for the moves between them.</summary>
+/// <summary>Where a task is in its life. See <see cref="TaskLifecycle"/> for the moves between them.</summary>
 public enum TaskState
 {
     /// <summary>Accepted and committed, not yet handed to the broker (the row is the outbox).</summary>

@@ -1,20 +1,13 @@
 using System.Diagnostics;
 using System.Threading.Channels;
-using Npgsql;
 
 namespace Tasks.Core.Lifecycle;
 
 /// <summary>
-/// Group commit for small writes: concurrent callers' items are written together by one statement, and each caller
-/// returns once the write that carried its items has committed (or throws what it threw). While one write runs,
-/// the next callers queue up, so the busier it gets the bigger the batches and the fewer the round trips and
-/// commits; an idle caller waits for nobody. Writes must be safe to repeat (see <see cref="Transient.RetryAsync(Func{Task})"/>).
-/// <para>
-/// With a <c>linger</c>, a write waits that long after its first item came (and takes every item that came
-/// meanwhile): for writes whose callers don't wait for them, where fewer, larger statements are worth the delay.
-/// Disposing writes what is left at once. Writes that fall behind by four lingers take up to ten times
-/// <c>maxItems</c> at a time until they have caught up.
-/// </para>
+/// Group commit for small writes: concurrent callers' items are written together by one statement, each caller
+/// returning once the write that carried its items has committed. With a <c>linger</c>, a write waits that long
+/// for more items. Writes must be safe to repeat (they are retried: <see cref="TransientRetry"/>).
+/// See docs/design.md#group-commit-writecoalescer
 /// </summary>
 public sealed class WriteCoalescer<T> : IAsyncDisposable
 {
@@ -25,10 +18,12 @@ public sealed class WriteCoalescer<T> : IAsyncDisposable
     private readonly TimeSpan _linger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
+    private readonly TransientRetry _retry;
 
-    public WriteCoalescer(Func<List<T>, CancellationToken, Task> write, int maxItems = 5000, TimeSpan linger = default)
+    public WriteCoalescer(Func<List<T>, CancellationToken, Task> write, int maxItems = 5000, TimeSpan linger = default, TransientRetry? retry = null)
     {
         _write = write;
+        _retry = retry ?? TransientRetry.System;
         _maxItems = maxItems;
         _linger = linger;
         // The loop must not inherit the first caller's async locals (its trace, above all): every write would
@@ -97,7 +92,7 @@ public sealed class WriteCoalescer<T> : IAsyncDisposable
         }
     }
 
-    private Task WriteWithRetriesAsync(List<T> batch) => Transient.RetryAsync(() => _write(batch, CancellationToken.None));
+    private Task WriteWithRetriesAsync(List<T> batch) => _retry.RunAsync(_ => _write(batch, CancellationToken.None), CancellationToken.None);
 
     public async ValueTask DisposeAsync()
     {
