@@ -29,6 +29,13 @@ public static class WorkerExtensions
         services.AddHostedService<DependencyGate>();
         services.AddSingleton<RunningTasks>();
         services.AddSingleton<HandlerCatalog>();
+        services.AddSingleton<TaskSlots>();
+        services.AddSingleton<TaskClaims>();
+        services.AddSingleton<StopGrace>();
+        services.AddSingleton<HandlerAbandonment>();
+        services.AddSingleton<HandlerTransactions>();
+        services.AddSingleton<PutBack>();
+        services.AddSingleton<OutcomeRecorder>();
         services.AddSingleton<TaskRunner>();
         services.AddHostedService<CancelWatcher>();
 

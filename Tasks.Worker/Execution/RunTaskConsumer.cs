@@ -6,9 +6,10 @@ namespace Tasks.Worker.Execution;
 /// <summary>Thin on purpose: the message names a task row; <see cref="TaskRunner"/> does the rest.</summary>
 public sealed class RunTaskConsumer(TaskRunner runner) : IConsumer<RunTask>
 {
-    public Task Consume(ConsumeContext<RunTask> context) =>
-        runner.RunAsync([context.Message.TaskId], null, context.MessageId ?? Guid.Empty, context.ReceiveContext.InputAddress,
-            static (c, _) => c.SendBackAsync(c.Message), context, context.CancellationToken);
+    public Task Consume(ConsumeContext<RunTask> context) => runner.RunAsync(
+        new TaskMessage([context.Message.TaskId], null, context.MessageId ?? Guid.Empty, context.ReceiveContext.InputAddress,
+            _ => context.SendBackAsync(context.Message)),
+        context.CancellationToken);
 }
 
 /// <summary>
@@ -20,16 +21,15 @@ public sealed class RunTaskConsumer(TaskRunner runner) : IConsumer<RunTask>
 /// </summary>
 public sealed class RunTasksConsumer(TaskRunner runner) : IConsumer<RunTasks>
 {
-    public Task Consume(ConsumeContext<RunTasks> context) =>
-        runner.RunAsync(context.Message.TaskIds, context.Message.TraceParents, context.MessageId ?? Guid.Empty, context.ReceiveContext.InputAddress,
-            static (c, waiting) =>
-            {
-                // Each keeps its trace: its own when the message listed them, else the message's (MassTransit passes it on).
-                var (ids, traces) = (c.Message.TaskIds, c.Message.TraceParents);
-                return c.SendBackAsync(new RunTasks(
-                    [.. waiting.Select(i => ids[i])], traces is null ? null : [.. waiting.Select(i => traces.ElementAtOrDefault(i))]));
-            },
-            context, context.CancellationToken);
+    public Task Consume(ConsumeContext<RunTasks> context) => runner.RunAsync(
+        new TaskMessage(context.Message.TaskIds, context.Message.TraceParents, context.MessageId ?? Guid.Empty, context.ReceiveContext.InputAddress,
+            waiting => context.SendBackAsync(Subset(context.Message, waiting))),
+        context.CancellationToken);
+
+    /// <summary>The tasks at <paramref name="indexes"/>, each keeping its trace: its own when the message listed them, else the message's.</summary>
+    private static RunTasks Subset(RunTasks message, IReadOnlyList<int> indexes) => new(
+        [.. indexes.Select(i => message.TaskIds[i])],
+        message.TraceParents is { } traces ? [.. indexes.Select(i => traces.ElementAtOrDefault(i))] : null);
 }
 
 internal static class SendBackExtensions
