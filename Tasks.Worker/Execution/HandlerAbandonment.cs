@@ -9,7 +9,7 @@ namespace Tasks.Worker.Execution;
 /// Gives up on a handler that outlived its stop grace: its database session is ended (<c>pg_terminate_backend</c>,
 /// which rolls its work back and fails whatever it sends later), its context never connects again, and its scope is
 /// left to the garbage collector. Its connection is never touched from here (two readers of one socket hang).
-/// See docs/design.md#abandoning-a-handler-that-ignores-its-token-issue-24.
+/// See docs/design.md#abandoning-a-handler-that-ignores-its-token-issue-24
 /// </summary>
 public sealed partial class HandlerAbandonment(NpgsqlDataSource database, TimeProvider clock, ILogger<HandlerAbandonment> logger)
 {

@@ -13,7 +13,7 @@ namespace Tasks.Worker.Execution;
 /// <summary>
 /// One attempt's DI scope, <see cref="TasksDbContext"/> and transaction: the handler runs in them, and its work
 /// commits with its success or not at all. Disposing ends the scope unsaved (rolling back whatever wasn't
-/// committed), or abandons a handler still running. See docs/design.md#the-handlers-transaction-issue-24.
+/// committed), or abandons a handler still running. See docs/design.md#the-handlers-transaction-issue-24
 /// </summary>
 public sealed partial class HandlerTransaction : IAsyncDisposable
 {
@@ -48,7 +48,7 @@ public sealed partial class HandlerTransaction : IAsyncDisposable
         await _connection.OpenAsync(_attempt.Token);
         _transaction = await _connection.BeginTransactionAsync(_attempt.Token);
         await db.Database.UseTransactionAsync(_transaction, _attempt.Token);
-        var context = new TaskContext(_task, _shared.Lifecycle, db, _afterCommit, _shared.Logger, _attempt.Token);
+        var context = new TaskContext(_task, db, _afterCommit, _shared, _attempt.Token);
         _usedDatabase = DatabaseUse.Watch();
         try
         {

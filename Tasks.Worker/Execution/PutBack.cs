@@ -8,7 +8,7 @@ namespace Tasks.Worker.Execution;
 /// Ends an attempt without an outcome: nothing is recorded and the message goes back to the queue (this throws), so
 /// the attempt is spent like a crash's, within <see cref="TaskStateMachine.CrashAllowance"/>. A handler that is done
 /// hands its lease back first, so the message's retry takes the task over at once; otherwise the lease runs out.
-/// See docs/design.md#the-lease-is-the-only-licence-to-run-losing-a-connection-is-not-a-tasks-failure-issue-23-worker.
+/// See docs/design.md#the-lease-is-the-only-licence-to-run-losing-a-connection-is-not-a-tasks-failure-issue-23-worker
 /// </summary>
 public sealed partial class PutBack(TaskStateMachine lifecycle, TimeProvider clock, TasksTelemetry telemetry, ILogger<PutBack> logger)
 {

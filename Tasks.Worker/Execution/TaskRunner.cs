@@ -17,7 +17,7 @@ namespace Tasks.Worker.Execution;
 /// 6. release the slot.
 /// It returns once the outcome is committed, and only then is the message acknowledged. An attempt that can't
 /// record an outcome (shutdown, a lost connection, a lost lease) throws instead (<see cref="PutBack"/>): the message
-/// goes back to the queue. See docs/design.md#the-workers-path-one-story-small-parts-issue-24.
+/// goes back to the queue. See docs/design.md#the-workers-path-one-story-small-parts-issue-24
 /// </summary>
 public sealed partial class TaskRunner
 {

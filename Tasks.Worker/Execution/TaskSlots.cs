@@ -11,7 +11,7 @@ namespace Tasks.Worker.Execution;
 /// <c>Worker:Concurrency</c> in tasks, per queue: MassTransit's limit counts messages, and a message may carry
 /// several. Runs each task of a message once it has a slot (so none waits for one as <c>running</c>) and gives the
 /// slot back when it is done. Tasks still waiting after <c>Worker:HandBackSeconds</c> go back to the queue; once the
-/// worker is stopping, none starts. See docs/design.md#the-workers-path-one-story-small-parts-issue-24.
+/// worker is stopping, none starts. See docs/design.md#the-workers-path-one-story-small-parts-issue-24
 /// </summary>
 public sealed partial class TaskSlots(
     IOptions<WorkerOptions> options, TimeProvider clock, TasksTelemetry telemetry, IHostApplicationLifetime lifetime, ILogger<TaskSlots> logger)
