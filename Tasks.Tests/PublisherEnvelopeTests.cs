@@ -57,8 +57,7 @@ public sealed class PublisherEnvelopeTests(HostsOnlyStack stack) : IClassFixture
             Assert.Equal(Kind(theirs), Kind(ours));
             foreach (var name in LeftOut.Append("sentTime")) theirs.Remove(name);
             ours.Remove("sentTime");
-            foreach (var (name, value) in theirs.ToList())
-                if (value is null) theirs.Remove(name);
+            DropNulls(theirs); // read as absent: the publisher leaves them out
             Assert.True(JsonNode.DeepEquals(theirs, ours), $"MassTransit writes\n{theirs}\nthe publisher wrote\n{ours}");
         }
     }
@@ -166,6 +165,15 @@ public sealed class PublisherEnvelopeTests(HostsOnlyStack stack) : IClassFixture
     {
         (context.MessageId, context.ConversationId) = (read.MessageId, read.ConversationId);
         return context;
+    }
+
+    private static void DropNulls(JsonObject json)
+    {
+        foreach (var (name, value) in json.ToList())
+        {
+            if (value is null) json.Remove(name);
+            else if (value is JsonObject inner) DropNulls(inner);
+        }
     }
 
     private static DateTimeKind Kind(JsonObject envelope) =>
