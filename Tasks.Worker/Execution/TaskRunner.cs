@@ -74,7 +74,7 @@ public sealed partial class TaskRunner
             }
         }
         _telemetry.Ran(task.Name, task.Queue, Stopwatch.GetElapsedTime(started));
-        if (outcome is null) return; // succeeded and committed
+        if (outcome is null) return; // nothing left to record: committed, or taken over meanwhile
         trace.Failed(outcome);
         await _outcomes.RecordAsync(task, attempt, outcome, shutdown);
         LogFinished(_logger, task.Id, outcome.GetType().Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
