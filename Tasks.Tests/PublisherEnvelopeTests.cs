@@ -48,7 +48,7 @@ public sealed class PublisherEnvelopeTests(HostsOnlyStack stack) : IClassFixture
             Assert.NotNull(read.SentTime);
             Assert.Equal(Urns(message), read.SupportedMessageTypes);
             Assert.True(Read(read, message, out var back));
-            Assert.Equal(JsonSerializer.Serialize(message, SystemTextJsonMessageSerializer.Options), JsonSerializer.Serialize(back, SystemTextJsonMessageSerializer.Options));
+            Assert.Equal(Json(message), Json(back));
 
             // And MassTransit, given the same message and ids, writes the same envelope (but for what we leave out),
             // its time written the same way: UTC, ISO 8601.
@@ -118,9 +118,9 @@ public sealed class PublisherEnvelopeTests(HostsOnlyStack stack) : IClassFixture
     private async Task<List<(object Message, string TraceId)>> PublishAsync(string queue, CancellationToken ct)
     {
         var publisher = stack.Web.Services.GetRequiredService<TaskPublisher>();
-        TaskToPublish Task(string? trace = null) => new(Guid.CreateVersion7(), "demo.echo", queue, trace);
+        TaskToPublish In(string trace) => new(Guid.CreateVersion7(), "demo.echo", queue, trace);
         var (t1, t2) = ("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
-        TaskToPublish[][] batches = [[Task(t1)], [Task(t1), Task(t1), Task(t1)], [Task(t1), Task(t2)]];
+        TaskToPublish[][] batches = [[In(t1)], [In(t1), In(t1), In(t1)], [In(t1), In(t2)]];
         var sent = new List<(object, string)>();
         foreach (var batch in batches)
         {
