@@ -29,6 +29,13 @@ public static class WorkerExtensions
         services.AddHostedService<DependencyGate>();
         services.AddSingleton<RunningTasks>();
         services.AddSingleton<HandlerCatalog>();
+        services.AddSingleton<TaskSlots>();
+        services.AddSingleton<TaskClaims>();
+        services.AddSingleton<StopGrace>();
+        services.AddSingleton<HandlerAbandonment>();
+        services.AddSingleton<HandlerTransactions>();
+        services.AddSingleton<PutBack>();
+        services.AddSingleton<OutcomeRecorder>();
         services.AddSingleton<TaskRunner>();
         services.AddHostedService<CancelWatcher>();
 
@@ -48,31 +55,33 @@ public static class WorkerExtensions
                 bus.AddConsumer<RunTaskConsumer>().ExcludeFromConfigureEndpoints();
                 bus.AddConsumer<RunTasksConsumer>().ExcludeFromConfigureEndpoints();
             },
-            (context, rabbit) =>
-            {
-                // Hand-configured: the queues are chosen per process at run time (--queues), not by consumer type.
-                foreach (var queue in worker.QueueList)
-                {
-                    rabbit.ReceiveEndpoint(queue, e =>
-                    {
-                        e.ConfigureConsumeTopology = false;
-                        e.PrefetchCount = worker.EffectivePrefetch;
-                        e.ConcurrentMessageLimit = worker.Concurrency;
-                        // Failures of tasks are recorded by TaskRunner; what escapes is infrastructure (database
-                        // down). Retry in memory, then hand the message back to the broker, never to an error queue.
-                        // A task not started because the worker is stopping isn't retried here: the message goes back.
-                        var stopping = context.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
-                        e.UseMessageRetry(r => r
-                            .Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500))
-                            .Ignore<OperationCanceledException>(_ => stopping.IsCancellationRequested));
-                        e.RethrowFaultedMessages();
-                        e.ConfigureConsumer<RunTaskConsumer>(context);
-                        e.ConfigureConsumer<RunTasksConsumer>(context);
-                    });
-                }
-            },
+            (context, rabbit) => ReceiveTasks(context, rabbit, worker),
             connections: worker.Concurrency * worker.QueueList.Count); // each running task holds one
         return builder;
+    }
+
+    /// <summary>Hand-configured: the queues are chosen per process at run time (<c>--queues</c>), not by consumer type.</summary>
+    private static void ReceiveTasks(IBusRegistrationContext context, IRabbitMqBusFactoryConfigurator rabbit, WorkerOptions worker)
+    {
+        // Failures of tasks are recorded by TaskRunner; what escapes is infrastructure (database down). Retry in
+        // memory, then hand the message back to the broker, never to an error queue. A task not started because the
+        // worker is stopping isn't retried here: the message goes back.
+        var stopping = context.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        foreach (var queue in worker.QueueList)
+        {
+            rabbit.ReceiveEndpoint(queue, e =>
+            {
+                e.ConfigureConsumeTopology = false;
+                e.PrefetchCount = worker.EffectivePrefetch;
+                e.ConcurrentMessageLimit = worker.Concurrency;
+                e.UseMessageRetry(r => r
+                    .Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500))
+                    .Ignore<OperationCanceledException>(_ => stopping.IsCancellationRequested));
+                e.RethrowFaultedMessages();
+                e.ConfigureConsumer<RunTaskConsumer>(context);
+                e.ConfigureConsumer<RunTasksConsumer>(context);
+            });
+        }
     }
 
     public static IServiceCollection AddBuiltInHandlers(this IServiceCollection services) => services

@@ -1,10 +1,12 @@
+using Microsoft.Extensions.Logging;
+
 namespace Tasks.Worker.Execution;
 
 /// <summary>
 /// Callbacks a task registers while it runs, run in order once its database work has committed, and dropped when
 /// it rolls back: a notification never goes out for work that didn't happen.
 /// </summary>
-public sealed class AfterCommitQueue
+public sealed partial class AfterCommitQueue
 {
     private readonly List<Func<CancellationToken, Task>> _callbacks = [];
 
@@ -18,4 +20,23 @@ public sealed class AfterCommitQueue
         _callbacks.Clear();
         return all;
     }
+
+    /// <summary>Runs the callbacks in order; one that fails is logged, not retried: the work it follows is committed.</summary>
+    internal async Task RunAsync(Guid taskId, ILogger logger)
+    {
+        foreach (var callback in Drain())
+        {
+            try
+            {
+                await callback(CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                LogFailed(logger, e, taskId);
+            }
+        }
+    }
+
+    [LoggerMessage(LogLevel.Error, "Task {TaskId}: an after-commit callback failed")]
+    private static partial void LogFailed(ILogger logger, Exception e, Guid taskId);
 }

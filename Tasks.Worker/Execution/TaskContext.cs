@@ -8,16 +8,15 @@ namespace Tasks.Worker.Execution;
 public sealed partial class TaskContext
 {
     private readonly ClaimedTask _task;
-    private readonly TaskStateMachine _lifecycle;
     private readonly AfterCommitQueue _afterCommit;
+    private readonly TaskStateMachine _lifecycle;
     private readonly ILogger _logger;
 
-    internal TaskContext(ClaimedTask task, TaskStateMachine lifecycle, TasksDbContext db, AfterCommitQueue afterCommit, ILogger logger, CancellationToken ct)
+    internal TaskContext(ClaimedTask task, TasksDbContext db, AfterCommitQueue afterCommit, HandlerTransactions shared, CancellationToken ct)
     {
-        _logger = logger;
         _task = task;
-        _lifecycle = lifecycle;
         _afterCommit = afterCommit;
+        (_lifecycle, _logger) = (shared.Lifecycle, shared.Logger);
         Db = db;
         CancellationToken = ct;
     }
