@@ -27,12 +27,12 @@ public sealed class CliTests(CliTests.Stack stack) : IClassFixture<CliTests.Stac
     [Fact]
     public async Task Enqueue_with_wait_prints_the_result_and_exits_0()
     {
-        var run = await Run("enqueue", "demo.echo", "--arg", "message=hello", "--arg", "n=3", "--wait");
+        var run = await Run("enqueue", "demo.echo", "--arg", "message=hello", "--arg", """data={"n": 3}""", "--wait");
 
         Assert.True(run.ExitCode == 0, run.StandardError);
         var result = JsonDocument.Parse(run.StandardOutput).RootElement;
         Assert.Equal("hello", result.GetProperty("message").GetString());
-        Assert.Equal(3, result.GetProperty("n").GetInt32());
+        Assert.Equal(3, result.GetProperty("data").GetProperty("n").GetInt32());
     }
 
     [Fact]
@@ -71,7 +71,7 @@ public sealed class CliTests(CliTests.Stack stack) : IClassFixture<CliTests.Stac
     public async Task List_follows_cursors_to_the_limit_or_the_end()
     {
         var queue = $"q{Guid.NewGuid():N}"[..20];
-        for (var i = 0; i < 5; i++) await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { i }, queue, delaySeconds = 3600 });
+        for (var i = 0; i < 5; i++) await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { message = $"{i}" }, queue, delaySeconds = 3600 });
 
         // Pages of 500 can't show the cursor at work with 5 tasks; --limit 3 asks for one page of 3, --all for all.
         Assert.Equal(3, Json(await Run("list", "--queue", queue, "--limit", "3", "--json")).GetProperty("items").GetArrayLength());
@@ -122,9 +122,29 @@ public sealed class CliTests(CliTests.Stack stack) : IClassFixture<CliTests.Stac
     }
 
     [Fact]
+    public async Task The_keys_api_names_each_bad_field_takes_no_name_twice_and_is_for_admins_only()
+    {
+        using (var bad = await stack.Http.PostJsonAsync("/api/v1/keys", new { name = "no spaces", scope = "root" }))
+        {
+            var problem = await bad.AssertProblemAsync(HttpStatusCode.BadRequest);
+            Assert.Contains("letters", problem.FieldError("name"));
+            Assert.Contains("admin", problem.FieldError("scope"));
+        }
+        var name = $"once-{Guid.NewGuid():N}";
+        using (var first = await stack.Http.PostJsonAsync("/api/v1/keys", new { name, scope = "read" })) Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        using (var again = await stack.Http.PostJsonAsync("/api/v1/keys", new { name, scope = "admin" })) await again.AssertProblemAsync(HttpStatusCode.Conflict);
+        using (var none = await stack.Http.PostAsync($"/api/v1/keys/no-such-{Guid.NewGuid():N}/revoke", null)) await none.AssertProblemAsync(HttpStatusCode.NotFound);
+
+        using var enqueuer = await stack.ClientWithKeyAsync(ApiKeyScope.Enqueue);
+        using (var list = await enqueuer.GetAsync("/api/v1/keys")) Assert.Equal("admin", (await list.AssertProblemAsync(HttpStatusCode.Forbidden)).GetProperty("scope").GetString());
+        await AssertFails(7, "'admin' scope", "keys", "create", "sneaky", "--scope", "admin", "--url", Url, "--key", enqueuer.DefaultRequestHeaders.Authorization!.Parameter!);
+        await AssertFails(9, "name:", "keys", "create", "no spaces", "--scope", "read", "--url", Url, "--key", stack.ApiKey);
+    }
+
+    [Fact]
     public async Task Login_writes_a_config_file_only_its_owner_can_read_and_flags_beat_the_environment_beat_the_file()
     {
-        var login = await _cli.RunAsync(stack.ApiKey, "login", "--url", Url); // the key on stdin
+        var login = await _cli.RunWithInputAsync(stack.ApiKey, "login", "--url", Url); // the key on stdin
         Assert.True(login.ExitCode == 0, login.StandardError);
         var file = Path.Combine(_cli.ConfigHome, "tasks", "config.json");
         if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
@@ -135,7 +155,7 @@ public sealed class CliTests(CliTests.Stack stack) : IClassFixture<CliTests.Stac
         Assert.Equal(5, (await _cli.RunAsync("counts")).ExitCode);
         Assert.Equal(0, (await _cli.RunAsync("counts", "--url", Url)).ExitCode);
 
-        var refused = await _cli.RunAsync("tk_wrong", "login", "--url", Url);
+        var refused = await _cli.RunWithInputAsync("tk_wrong", "login", "--url", Url);
         Assert.Equal(6, refused.ExitCode);
         Assert.Equal(Url, JsonDocument.Parse(File.ReadAllText(file)).RootElement.GetProperty("url").GetString());
     }

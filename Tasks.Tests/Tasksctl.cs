@@ -16,9 +16,9 @@ public sealed class Tasksctl : IDisposable
 
     public Dictionary<string, string> Environment { get; } = [];
 
-    public Task<Outcome> RunAsync(params string[] args) => RunAsync(null, args);
+    public Task<Outcome> RunAsync(params string[] args) => RunWithInputAsync(null, args);
 
-    public async Task<Outcome> RunAsync(string? stdin, params string[] args)
+    public async Task<Outcome> RunWithInputAsync(string? stdin, params string[] args)
     {
         using var process = Start(args);
         if (stdin is not null) await process.StandardInput.WriteLineAsync(stdin);
@@ -32,7 +32,9 @@ public sealed class Tasksctl : IDisposable
     /// <summary>Starts tasksctl, waits for a line on stderr containing <paramref name="cue"/>, sends it SIGINT (Ctrl-C), and waits for its end.</summary>
     public async Task<Outcome> InterruptAsync(string cue, params string[] args)
     {
-        using var process = Start(args);
+        // A process started in the background (as a test run may be) inherits SIGINT ignored, as a terminal's
+        // foreground process never has it: coreutils' env gives it back its default.
+        using var process = Start(args, ["env", "--default-signal=INT"]);
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = new StringBuilder();
@@ -47,14 +49,16 @@ public sealed class Tasksctl : IDisposable
         return new Outcome(process.ExitCode, await stdout, stderr.ToString());
     }
 
-    private Process Start(string[] args)
+    private Process Start(string[] args, string[]? prefix = null)
     {
         var dll = Path.Combine(HostProcess.RepositoryRoot(), "Tasks.Cli", "bin", HostProcess.Configuration, "net10.0", "Tasks.Cli.dll");
         Assert.True(File.Exists(dll), $"{dll} is not built");
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(prefix?[0] ?? "dotnet")
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
+        foreach (var p in prefix?[1..] ?? []) info.ArgumentList.Add(p);
+        if (prefix is not null) info.ArgumentList.Add("dotnet");
         info.ArgumentList.Add(dll);
         foreach (var a in args) info.ArgumentList.Add(a);
         foreach (var name in new[] { "TASKS_URL", "TASKS_API_KEY", "NO_COLOR" }) info.Environment.Remove(name);

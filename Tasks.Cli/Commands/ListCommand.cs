@@ -24,8 +24,11 @@ public static class ListCommand
             """) { State, Name, Queue, Limit, All };
         command.Validators.Add(r =>
         {
-            if (r.GetValue(Limit) < 1) r.AddError("--limit must be at least 1.");
             if (r.GetResult(Limit) is not null && r.GetValue(All)) r.AddError("Give --limit or --all, not both.");
+        });
+        Limit.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 1) r.AddError("--limit must be at least 1.");
         });
         Session.SetAction(command, RunAsync);
         return command;
