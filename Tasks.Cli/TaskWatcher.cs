@@ -22,8 +22,13 @@ public static class TaskWatcher
             if (session.Output.Terminal) (json, task) = await WithProgressBarAsync(session, id, ct);
             else
             {
-                Output.Note($"Watching task {id} (Ctrl-C stops watching; the task goes on).");
-                (json, task) = await PollAsync(session, id, _ => { }, ct);
+                // After the first answer: System.CommandLine hooks Ctrl-C only once the action has first yielded.
+                var told = false;
+                (json, task) = await PollAsync(session, id, t =>
+                {
+                    if (!told && !t.IsFinished) Output.Note($"Watching task {id} (Ctrl-C stops watching; the task goes on).");
+                    told = true;
+                }, ct);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

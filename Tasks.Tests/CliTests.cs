@@ -114,8 +114,8 @@ public sealed class CliTests(CliTests.Stack stack) : IClassFixture<CliTests.Stac
 
         Assert.Equal(0, (await Run("keys", "revoke", name)).ExitCode);
         var refused = await _cli.RunAsync("enqueue", "demo.echo", "--url", Url, "--key", key);
-        Assert.Equal(6, refused.ExitCode);
-        Assert.Contains("401 Unauthorized", refused.StandardError);
+        Assert.Equal(7, refused.ExitCode);
+        Assert.Contains("403 Forbidden: This API key was revoked", refused.StandardError);
         var list = await Run("keys", "list");
         Assert.DoesNotContain(key, list.StandardOutput);
         Assert.Contains(name, list.StandardOutput);

@@ -56,7 +56,7 @@ public sealed class TasksClient(CliConfig config, TimeSpan timeout) : IDisposabl
         {
             HttpStatusCode.Unauthorized => new CliException(ExitCodes.Unauthorized, noKey
                 ? "401 Unauthorized: no API key given; pass --key, set TASKS_API_KEY or run tasksctl login."
-                : "401 Unauthorized: the API key was refused (unknown or revoked); pass another with --key, TASKS_API_KEY or tasksctl login."),
+                : "401 Unauthorized: the API key is not known; pass another with --key, TASKS_API_KEY or tasksctl login."),
             HttpStatusCode.Forbidden => new CliException(ExitCodes.Forbidden, $"403 Forbidden: {detail ?? title ?? "this key's scope is not enough."}"),
             HttpStatusCode.NotFound => new CliException(ExitCodes.NotFound, $"404 Not found: {detail ?? title ?? "no such resource."}"),
             >= HttpStatusCode.InternalServerError => new CliException(ExitCodes.ServerError, $"{(int)status} {title ?? "server error"}{(detail is null ? "" : ": " + detail)}"),
