@@ -11,6 +11,7 @@ namespace Tasks.Cli;
 /// </summary>
 public static class TaskWatcher
 {
+    // Why polling, and its cost: docs/design.md#tasksctl-a-thin-client-of-the-http-api-polling-to-watch-issue-28
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
 
     public static async Task<int> WatchAsync(Session session, Guid id, CancellationToken ct)
