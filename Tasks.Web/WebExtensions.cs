@@ -31,6 +31,7 @@ public static class WebExtensions
         app.UseAuthorization();
         app.MapTasksHealth();
         app.MapTasksApiV1();
+        app.MapKeysApiV1();
         app.MapGet("/", Overview.Render);
         return app;
     }

@@ -1,0 +1,45 @@
+using System.Text.Json;
+using Spectre.Console;
+
+namespace Tasks.Cli;
+
+/// <summary>
+/// Where a command's answer goes: with <c>--json</c> one JSON document on stdout and nothing else; on a terminal
+/// Spectre tables, colours (unless <c>NO_COLOR</c>) and progress bars; piped, plain tab-separated lines.
+/// </summary>
+public sealed class Output(bool json)
+{
+    private static readonly JsonSerializerOptions Indented = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public bool Json { get; } = json;
+
+    /// <summary>Spectre's rendering is for people: only when stdout is a terminal and no JSON was asked for.</summary>
+    public bool Terminal { get; } = !json && !System.Console.IsOutputRedirected;
+
+    public IAnsiConsole Ansi { get; } = AnsiConsole.Console;
+
+    private readonly TextWriter _stdout = System.Console.Out;
+
+    public void WriteJson<T>(T document) => _stdout.WriteLine(JsonSerializer.Serialize(document, Indented));
+
+    public void Line(string text) => _stdout.WriteLine(text);
+
+    /// <summary>Words for the person at the terminal (not the answer a script takes): stderr.</summary>
+    public static void Note(string text) => System.Console.Error.WriteLine(text);
+
+    public void Table(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows)
+    {
+        if (!Terminal)
+        {
+            foreach (var row in rows) Line(string.Join('\t', row));
+            return;
+        }
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var h in headers) table.AddColumn(new TableColumn($"[bold]{Markup.Escape(h)}[/]"));
+        foreach (var row in rows) table.AddRow([.. row.Select(c => new Markup(Markup.Escape(c)))]);
+        Ansi.Write(table);
+    }
+
+    public static string Time(DateTimeOffset? t) =>
+        t is { } v ? v.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) : "-";
+}
