@@ -220,6 +220,7 @@ public sealed partial class TaskEnqueuer(
             IdempotencyKey = request.IdempotencyKey,
             ApiKeyId = request.ApiKeyId,
             ScheduleName = request.ScheduleName,
+            ScheduledFireTime = request.ScheduledFireTime?.ToUniversalTime(),
             TraceParent = System.Diagnostics.Activity.Current?.Id,
         };
         TaskStateMachine.Start(task, now, runAt);
