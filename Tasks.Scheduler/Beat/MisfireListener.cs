@@ -15,6 +15,6 @@ public sealed partial class MisfireListener(ScheduleTelemetry telemetry, ILogger
         return ValueTask.CompletedTask;
     }
 
-    [LoggerMessage(LogLevel.Warning, "Schedule {Schedule} misfired (missed its time by more than Beat:MisfireThresholdSeconds); its misfire policy applies, next fire {NextFireTime:O}")]
-    private static partial void LogMisfired(ILogger logger, string schedule, DateTimeOffset? nextFireTime);
+    [LoggerMessage(LogLevel.Warning, "Schedule {Schedule} misfired: its fire of {FireTime:O} is later than Beat:MisfireThresholdSeconds allows; its misfire policy decides (fireOnce: one run now, skip: none)")]
+    private static partial void LogMisfired(ILogger logger, string schedule, DateTimeOffset? fireTime);
 }
