@@ -58,17 +58,43 @@ public sealed class ScheduleStore(ISchedulerFactory schedulers, TimeProvider clo
             .UsingJobData(DefinitionKey, schedule.ToJson())
             .UsingJobData(SourceKey, source)
             .Build();
-        await scheduler.ScheduleJob(job, [BuildTrigger(schedule, clock)], new ScheduleJobOptions { Replace = replace, Paused = paused }, ct);
+        await RetryAsync(async () => { await scheduler.ScheduleJob(job, [BuildTrigger(schedule, clock)], new ScheduleJobOptions { Replace = replace, Paused = paused }, ct); return true; }, ct);
     }
 
-    public async Task<bool> DeleteAsync(string name, CancellationToken ct) =>
-        await (await schedulers.GetScheduler(ct)).DeleteJob(JobKey(name), ct);
+    public async Task<bool> DeleteAsync(string name, CancellationToken ct)
+    {
+        var scheduler = await schedulers.GetScheduler(ct);
+        return await RetryAsync(async () => await scheduler.DeleteJob(JobKey(name), ct), ct);
+    }
 
-    public async Task PauseAsync(string name, CancellationToken ct) =>
-        await (await schedulers.GetScheduler(ct)).PauseTrigger(TriggerKey(name), ct);
+    public async Task PauseAsync(string name, CancellationToken ct)
+    {
+        var scheduler = await schedulers.GetScheduler(ct);
+        await RetryAsync(async () => { await scheduler.PauseTrigger(TriggerKey(name), ct); return true; }, ct);
+    }
 
-    public async Task ResumeAsync(string name, CancellationToken ct) =>
-        await (await schedulers.GetScheduler(ct)).ResumeTrigger(TriggerKey(name), ct);
+    public async Task ResumeAsync(string name, CancellationToken ct)
+    {
+        var scheduler = await schedulers.GetScheduler(ct);
+        await RetryAsync(async () => { await scheduler.ResumeTrigger(TriggerKey(name), ct); return true; }, ct);
+    }
+
+    // A write racing a scheduler's firing of the same trigger can lose to it in the database (seen as a rare 500 on
+    // DELETE under load); each is one Quartz transaction, so trying it again is safe.
+    private static async Task<T> RetryAsync<T>(Func<Task<T>> write, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await write();
+            }
+            catch (JobPersistenceException e) when (e is not ObjectAlreadyExistsException && attempt < 3)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), ct);
+            }
+        }
+    }
 
     /// <summary>
     /// The trigger of a checked definition. Its misfire instruction is the schedule's policy: <c>fireOnce</c> fires

@@ -60,4 +60,14 @@ public static class ScheduleClients
         Assert.Fail($"Schedule {schedule}: the expected fires did not come in {seconds} s; saw {fires.Count}: {string.Join(", ", fires.Select(f => f.FireTime.ToString("HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture)))}");
         return fires;
     }
+
+    /// <summary>The sum of a metric's samples for one schedule on a host's <c>/metrics</c> (Prometheus text).</summary>
+    public static async Task<double> ScheduleMetricAsync(this HostProcess host, string metric, string schedule)
+    {
+        using var http = new HttpClient { BaseAddress = host.Address };
+        var text = await http.GetStringAsync("/metrics");
+        return text.Split('\n')
+            .Where(l => l.StartsWith(metric + "{", StringComparison.Ordinal) && l.Contains($"schedule=\"{schedule}\"", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l[(l.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
+    }
 }
