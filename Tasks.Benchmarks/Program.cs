@@ -36,8 +36,9 @@ if (settings.IsSelected(3) || settings.IsSelected(5) || settings.IsSelected(6))
 await Scenario(4, "http", "4. HTTP enqueue", async () => ctx.Results.Add(await HttpEnqueue.RunAsync(ctx)));
 await Scenario(7, "query", "7. Query at scale", async () => ctx.Results.Add(await QueryAtScale.RunAsync(ctx)));
 await Scenario(8, "hangfire", "8. Hangfire peer", async () => ctx.Results.Add(await HangfirePeer.RunAsync(ctx)));
+await Scenario(9, "beat", "9. Beat", async () => ctx.Results.Add(await BeatFires.RunAsync(ctx)));
 
-var order = new[] { "broker", "bus", "endToEnd", "endToEndOneMessagePerTask", "http", "latency", "scaleOut", "memory", "query", "hangfire" };
+var order = new[] { "broker", "bus", "endToEnd", "endToEndOneMessagePerTask", "http", "latency", "scaleOut", "memory", "query", "hangfire", "beat" };
 var results = ctx.Results.OrderBy(r => Array.IndexOf(order, r.Key)).ToList();
 var json = Report.Json(settings, machine, results);
 await File.WriteAllTextAsync(settings.Output, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

@@ -1,4 +1,7 @@
+using Quartz;
 using Tasks.Core.Hosting;
+using Tasks.Core.Schedules;
+using Tasks.Scheduler.Beat;
 using Tasks.Scheduler.Monitoring;
 using Tasks.Scheduler.Relay;
 
@@ -13,6 +16,10 @@ public static class SchedulerExtensions
         builder.Services.AddHttpClient();
         builder.Services.AddHostedService<BacklogMonitor>();
         builder.AddTasksCore();
+        // The beat: config schedules reconciled first (hosted services start in order), then the clustered scheduler.
+        builder.Services.AddHostedService<ScheduleReconciler>();
+        builder.AddTaskSchedules(q => q.AddTriggerListener<MisfireListener>([GroupMatcher<TriggerKey>.GroupEquals(ScheduleStore.Group)]));
+        builder.Services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         return builder;
     }
 }

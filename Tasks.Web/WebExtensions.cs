@@ -1,4 +1,6 @@
 using Tasks.Core.Hosting;
+using Tasks.Core.Queries;
+using Tasks.Core.Schedules;
 using Tasks.Web.Apis;
 using Tasks.Web.Auth;
 
@@ -18,6 +20,8 @@ public static class WebExtensions
             o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never;
         });
         builder.AddTasksCore(retryQueries: true);
+        builder.AddTaskSchedules(); // the store only: schedulers fire, the web app never starts one
+        builder.Services.AddScoped<ScheduleQueries>();
         return builder;
     }
 
@@ -32,6 +36,7 @@ public static class WebExtensions
         app.MapTasksHealth();
         app.MapTasksApiV1();
         app.MapKeysApiV1();
+        app.MapSchedulesApiV1();
         app.MapGet("/", Overview.Render);
         return app;
     }

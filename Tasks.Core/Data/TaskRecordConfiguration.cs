@@ -39,6 +39,8 @@ internal sealed class TaskRecordConfiguration : IEntityTypeConfiguration<TaskRec
         // Queued tasks whose message may be gone (Relay:QueuedGraceSeconds).
         builder.HasIndex(t => t.UpdatedAt, "ix_tasks_queued").HasDatabaseName("ix_tasks_queued").HasFilter("state = 'queued'");
         builder.HasIndex(t => t.FinishedAt).HasDatabaseName("ix_tasks_finished").HasFilter("finished_at IS NOT NULL");
+        // A schedule's tasks (its fires), newest first: fire ids are UUIDv7-shaped with the fire time as their time.
+        builder.HasIndex(t => new { t.ScheduleName, t.Id }).HasDatabaseName("ix_tasks_schedule").HasFilter("schedule_name IS NOT NULL");
         builder.HasIndex(t => t.HeartbeatAt).HasDatabaseName("ix_tasks_running").HasFilter("state = 'running'");
     }
 }

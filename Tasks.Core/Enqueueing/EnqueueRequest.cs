@@ -15,6 +15,8 @@ public sealed record EnqueueRequest(string Name, JsonElement? Args)
     public double? BackoffSeconds { get; init; }
     public string? IdempotencyKey { get; init; }
     public string? ScheduleName { get; init; }
+    /// <summary>A schedule's fire: the time it was scheduled for.</summary>
+    public DateTimeOffset? ScheduledFireTime { get; init; }
 
     /// <summary>The API key asking: an idempotency key names an earlier task only among this key's tasks.</summary>
     public Guid? ApiKeyId { get; init; }

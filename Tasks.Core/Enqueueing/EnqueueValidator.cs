@@ -64,6 +64,7 @@ public sealed class EnqueueValidator(TaskRegistry registry, TimeProvider clock)
             IdempotencyKey = request.IdempotencyKey,
             ApiKeyId = request.ApiKeyId,
             ScheduleName = request.ScheduleName,
+            ScheduledFireTime = request.ScheduledFireTime?.ToUniversalTime(),
             TraceParent = System.Diagnostics.Activity.Current?.Id,
         };
         Enqueue.Start(task, now, request.RunAt?.ToUniversalTime());

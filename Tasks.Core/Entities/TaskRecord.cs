@@ -56,6 +56,8 @@ public sealed class TaskRecord
     /// <summary>When the running attempt's worker last said it is alive; see <c>Tasks:LeaseSeconds</c>.</summary>
     public DateTimeOffset? HeartbeatAt { get; internal set; }
     public string? ScheduleName { get; set; }
+    /// <summary>For a schedule's fire, the time it was scheduled for (its id is derived from it and the schedule's name).</summary>
+    public DateTimeOffset? ScheduledFireTime { get; set; }
     public string? IdempotencyKey { get; set; }
 
     /// <summary>The API key that enqueued the task (null: a schedule, a handler, the CLI); its idempotency keys are its own.</summary>

@@ -33,6 +33,7 @@ public sealed class TaskQueries(TasksDbContext db)
             query = lookup.Join(query, l => l.Id, t => t.Id, (l, t) => t);
         }
         if (filter.State is { } state) query = query.Where(t => t.State == state);
+        if (filter.Schedule is { } schedule) query = query.Where(t => t.ScheduleName == schedule);
 
         var items = await query
             .OrderByDescending(t => t.Id)

@@ -77,7 +77,7 @@ public static class TasksApi
 
     public static async Task<Results<Ok<TaskPage>, ProblemHttpResult>> ListTasks(
         TaskQueries queries, [FromQuery] string? state, [FromQuery] string? name, [FromQuery] string? queue,
-        [FromQuery] string? limit, [FromQuery] string? cursor, CancellationToken ct)
+        [FromQuery] string? schedule, [FromQuery] string? limit, [FromQuery] string? cursor, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
         TaskState? stateFilter = null;
@@ -86,7 +86,7 @@ public static class TasksApi
             if (TaskStateMachine.TryParseState(state, out var s)) stateFilter = s;
             else errors["state"] = [$"Unknown state '{state}'. States: {string.Join(", ", TaskStateMachine.Names.Values)}."];
         }
-        foreach (var (field, value) in new[] { ("name", name), ("queue", queue) })
+        foreach (var (field, value) in new[] { ("name", name), ("queue", queue), ("schedule", schedule) })
             if (value?.Contains('\0', StringComparison.Ordinal) == true) errors[field] = [$"{field} must not contain NUL characters."];
         var size = 50;
         if (limit is not null && (!int.TryParse(limit, System.Globalization.CultureInfo.InvariantCulture, out size) || size is < 1 or > TaskQueries.MaxLimit))
@@ -99,7 +99,7 @@ public static class TasksApi
         }
         if (errors.Count > 0) return ValidationProblem(errors);
 
-        var (items, next) = await queries.ListAsync(new TaskFilter(stateFilter, name, queue, size, after), ct);
+        var (items, next) = await queries.ListAsync(new TaskFilter(stateFilter, name, queue, size, after) { Schedule = schedule }, ct);
         return TypedResults.Ok(new TaskPage([.. items.Select(TaskListItem.From)], next is { } n ? Cursor.Encode(n) : null));
     }
 

@@ -209,6 +209,10 @@ namespace Tasks.Core.Data.Migrations
                         .HasColumnType("character varying(200)")
                         .HasColumnName("schedule_name");
 
+                    b.Property<DateTimeOffset?>("ScheduledFireTime")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("scheduled_fire_time");
+
                     b.Property<DateTimeOffset?>("ScheduledFor")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("scheduled_for");
@@ -258,19 +262,23 @@ namespace Tasks.Core.Data.Migrations
                         .HasDatabaseName("ix_tasks_due")
                         .HasFilter("state = 'scheduled'");
 
-                    b.HasIndex("State", "Id")
-                        .HasDatabaseName("ix_tasks_state_id");
-
-                    b.HasIndex(new[] { "UpdatedAt" }, "ix_tasks_pending")
-                        .HasDatabaseName("ix_tasks_pending")
-                        .HasFilter("state = 'pending'");
-
                     b.HasIndex("IdempotencyKey", "ApiKeyId")
                         .IsUnique()
                         .HasDatabaseName("ix_tasks_idempotency_key_api_key_id")
                         .HasFilter("idempotency_key IS NOT NULL");
 
                     NpgsqlIndexBuilderExtensions.AreNullsDistinct(b.HasIndex("IdempotencyKey", "ApiKeyId"), false);
+
+                    b.HasIndex("ScheduleName", "Id")
+                        .HasDatabaseName("ix_tasks_schedule")
+                        .HasFilter("schedule_name IS NOT NULL");
+
+                    b.HasIndex("State", "Id")
+                        .HasDatabaseName("ix_tasks_state_id");
+
+                    b.HasIndex(new[] { "UpdatedAt" }, "ix_tasks_pending")
+                        .HasDatabaseName("ix_tasks_pending")
+                        .HasFilter("state = 'pending'");
 
                     b.HasIndex(new[] { "UpdatedAt" }, "ix_tasks_queued")
                         .HasDatabaseName("ix_tasks_queued")

@@ -1,0 +1,22 @@
+using Microsoft.EntityFrameworkCore;
+using Tasks.Core.Data;
+using Tasks.Core.Lifecycle;
+
+namespace Tasks.Core.Queries;
+
+/// <summary>A schedule's fires, read from its tasks (newest first, through the (schedule_name, id) index).</summary>
+public sealed class ScheduleQueries(TasksDbContext db)
+{
+    public const int MaxLimit = 500;
+
+    public Task<List<ScheduleFire>> RecentFiresAsync(string schedule, int limit, CancellationToken ct) =>
+        db.Tasks.AsNoTracking()
+            .Where(t => t.ScheduleName == schedule)
+            .OrderByDescending(t => t.Id)
+            .Take(limit)
+            .Select(t => new ScheduleFire(t.ScheduledFireTime ?? t.EnqueuedAt, t.Id, t.State))
+            .ToListAsync(ct);
+}
+
+/// <summary>One fire of a schedule: the time it stood for, and the task it enqueued.</summary>
+public sealed record ScheduleFire(DateTimeOffset FireTime, Guid TaskId, TaskState State);
