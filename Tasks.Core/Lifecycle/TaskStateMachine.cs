@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Npgsql;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Tasks.Core.Data;
 using Tasks.Core.Hosting;
@@ -25,7 +26,11 @@ namespace Tasks.Core.Lifecycle;
 /// recorded by the attempt that holds the claim. Any other message for a running task is dropped: a live owner
 /// finishes it, and a dead one's lease runs out, after which the relay puts the task back (<see cref="ReleaseAsync"/>).
 /// </summary>
-public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider clock, IOptions<TasksOptions> options) : IAsyncDisposable
+public sealed class TaskStateMachine(
+    NpgsqlDataSource dataSource,
+    [FromKeyedServices(TasksCoreExtensions.Relaxed)] NpgsqlDataSource relaxed, // docs/design.md, "Writes that don't wait for the WAL flush"
+    TimeProvider clock,
+    IOptions<TasksOptions> options) : IAsyncDisposable
 {
     private readonly TimeSpan _lease = TimeSpan.FromSeconds(options.Value.LeaseSeconds);
 
@@ -143,7 +148,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
 
     private async Task WriteQueuedAsync(List<(Guid Id, DateTimeOffset UpdatedAt)> tasks, CancellationToken ct)
     {
-        await using var cmd = new ByKeyStatement(dataSource, MarkQueuedSql);
+        await using var cmd = new ByKeyStatement(relaxed, MarkQueuedSql);
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Id).ToArray() });
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.UpdatedAt).ToArray() });
         await cmd.ExecuteNonQueryAsync(ct);
@@ -368,7 +373,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         // Retried like an outcome: a progress report doesn't fail the task over a dead pooled connection.
         await Transient.RetryAsync(async () =>
         {
-            await using var cmd = dataSource.CreateCommand(
+            await using var cmd = relaxed.CreateCommand(
                 """
                 UPDATE tasks SET progress_current = $3, progress_total = $4, progress_message = $5, updated_at = $6
                 WHERE id = $1 AND state = 'running' AND attempts = $2
@@ -395,7 +400,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
         var canceled = new List<Guid>();
         var lost = new List<Guid>();
         if (running.Count == 0) return new(renewed, canceled, lost);
-        await using (var cmd = new ByKeyStatement(dataSource, HeartbeatSql))
+        await using (var cmd = new ByKeyStatement(relaxed, HeartbeatSql))
         {
             cmd.Parameters.Add(new() { Value = running.ToArray() });
             cmd.Parameters.Add(new() { Value = worker });
@@ -426,7 +431,7 @@ public sealed class TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider c
     /// </summary>
     public async Task ReleaseLeaseAsync(ClaimedTask task, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(
+        await using var cmd = relaxed.CreateCommand(
             "UPDATE tasks SET heartbeat_at = NULL WHERE id = $1 AND state = 'running' AND attempts = $2 AND worker = $3");
         cmd.Parameters.Add(new() { Value = task.Id });
         cmd.Parameters.Add(new() { Value = task.Attempt });
