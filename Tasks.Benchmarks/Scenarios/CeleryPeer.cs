@@ -37,6 +37,7 @@ public static class CeleryPeer
             ["BENCH_CELERY_BACKEND"] = $"db+postgresql://{Uri.EscapeDataString(pg.Username ?? "postgres")}"
                 + (string.IsNullOrEmpty(pg.Password) ? "" : ":" + Uri.EscapeDataString(pg.Password))
                 + $"@{pg.Host}:{pg.Port}/{pg.Database}",
+            ["PYTHONDONTWRITEBYTECODE"] = "1", // no __pycache__ in the repository
         };
         var log = Path.Combine(Path.GetTempPath(), $"bench-celery-{Guid.NewGuid():N}.log");
         Process? worker = null;
@@ -70,8 +71,11 @@ public static class CeleryPeer
 
     private static async Task<double> RunOnceAsync(string dir, Dictionary<string, string> env, int tasks, Process worker, string log)
     {
-        if (worker.HasExited) throw new InvalidOperationException($"the Celery worker exited with {worker.ExitCode}:\n{await File.ReadAllTextAsync(log)}");
-        var output = await PythonAsync(dir, env, "bench_celery.py", "run", tasks.ToString(CultureInfo.InvariantCulture), Producers.ToString(CultureInfo.InvariantCulture));
+        var run = PythonAsync(dir, env, "bench_celery.py", "run", tasks.ToString(CultureInfo.InvariantCulture), Producers.ToString(CultureInfo.InvariantCulture));
+        // The run waits for every result: a worker that died (or never started) would leave it waiting.
+        if (await Task.WhenAny(run, worker.WaitForExitAsync()) != run)
+            throw new InvalidOperationException($"the Celery worker exited with {worker.ExitCode}:\n{await File.ReadAllTextAsync(log)}");
+        var output = await run;
         using var doc = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
         return doc.RootElement.GetProperty("tasksPerSecond").GetDouble();
     }
@@ -94,6 +98,7 @@ public static class CeleryPeer
         foreach (var a in args) info.ArgumentList.Add(a);
         foreach (var (k, v) in env) info.Environment[k] = v;
         info.Environment["LOG"] = log;
+        info.Environment.Remove("NO_COLOR"); // Celery's CLI takes it for its --no-color flag, and refuses values such as "1"
         return Process.Start(info)!;
     }
 
