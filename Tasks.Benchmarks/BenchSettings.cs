@@ -32,6 +32,9 @@ public sealed record BenchSettings
     public Dictionary<string, string> WorkerEnvironment { get; init; } = [];
     public string Output { get; init; } = "bench-results.json";
 
+    /// <summary>Server settings to try (<c>--postgres-set name=value</c>): <c>ALTER SYSTEM</c> and a reload before the run; recorded with the others.</summary>
+    public Dictionary<string, string> PostgresSet { get; init; } = [];
+
     public bool IsSelected(int scenario) => Only.Count == 0 || Only.Contains(scenario);
 
     public static BenchSettings Parse(string[] args)
@@ -62,6 +65,10 @@ public sealed record BenchSettings
                     settings.WorkerEnvironment[key] = value;
                     i++;
                     break;
+                case "--postgres-set" when i + 1 < args.Length && args[i + 1].Split('=', 2) is [var name, var setting]:
+                    settings.PostgresSet[name] = setting;
+                    i++;
+                    break;
                 case "--latency-rate" when i + 1 < args.Length:
                     settings = settings with { LatencyRate = double.Parse(args[++i], CultureInfo.InvariantCulture) };
                     break;
@@ -70,7 +77,7 @@ public sealed record BenchSettings
                     break;
                 default:
                     throw new ArgumentException(
-                        $"Unknown argument '{args[i]}'. Usage: Tasks.Benchmarks [--quick] [--runs N] [--only 1,3,8] [--rows N] [--latency-rate N] [--worker-env Key=Value] [--out bench-results.json]");
+                        $"Unknown argument '{args[i]}'. Usage: Tasks.Benchmarks [--quick] [--runs N] [--only 1,3,8] [--rows N] [--latency-rate N] [--worker-env Key=Value] [--postgres-set name=value] [--out bench-results.json]");
             }
         }
         return settings;

@@ -12,7 +12,8 @@ var servers = Servers.FromEnvironment() ?? throw new InvalidOperationException(
 var ctx = new BenchContext(servers, settings);
 var (pgVersion, rabbitVersion) = await Report.VersionsAsync(servers);
 var machine = Report.Machine(pgVersion, rabbitVersion);
-BenchContext.Log($"{(settings.Quick ? "quick" : "full")} run, {settings.Runs} run(s) per figure; {machine.ToJsonString()}");
+var postgres = await PostgresSettings.ReadAsync(servers.Postgres, settings.PostgresSet);
+BenchContext.Log($"{(settings.Quick ? "quick" : "full")} run, {settings.Runs} run(s) per figure; {machine.ToJsonString()}; {postgres.Line()}");
 
 async Task Scenario(int number, string key, string title, Func<Task> run)
 {
@@ -36,16 +37,18 @@ if (settings.IsSelected(3) || settings.IsSelected(5) || settings.IsSelected(6))
 await Scenario(4, "http", "4. HTTP enqueue", async () => ctx.Results.Add(await HttpEnqueue.RunAsync(ctx)));
 await Scenario(7, "query", "7. Query at scale", async () => ctx.Results.Add(await QueryAtScale.RunAsync(ctx)));
 await Scenario(8, "hangfire", "8. Hangfire peer", async () => ctx.Results.Add(await HangfirePeer.RunAsync(ctx)));
+await Scenario(8, "celery", "8. Celery peer", async () => ctx.Results.Add(await CeleryPeer.RunAsync(ctx)));
 await Scenario(9, "beat", "9. Beat", async () => ctx.Results.Add(await BeatFires.RunAsync(ctx)));
 
-var order = new[] { "broker", "bus", "endToEnd", "endToEndOneMessagePerTask", "http", "latency", "scaleOut", "memory", "query", "hangfire", "beat" };
+var order = new[] { "broker", "bus", "endToEnd", "endToEndOneMessagePerTask", "http", "latency", "scaleOut", "memory", "query", "hangfire", "celery", "beat" };
 var results = ctx.Results.OrderBy(r => Array.IndexOf(order, r.Key)).ToList();
-var json = Report.Json(settings, machine, results);
+var json = Report.Json(settings, machine, postgres, results);
 await File.WriteAllTextAsync(settings.Output, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 
 Console.WriteLine();
-Console.WriteLine($"Machine: {machine["cores"]} cores, {machine["cpu"]}, {machine["os"]}; {machine["dotnet"]}; PostgreSQL {pgVersion}, RabbitMQ {rabbitVersion}");
+Console.WriteLine($"Machine: {machine["cores"]} cores, {machine["cpu"]}, {machine["os"]}; {machine["dotnet"]}; {postgres.Line()}; RabbitMQ {rabbitVersion}");
 Console.WriteLine(Report.Table(results));
-Console.WriteLine($"e2e / bus: {json["e2eToBusRatio"]}   e2e / broker: {json["e2eToBrokerRatio"]}   e2e / Hangfire: {json["e2eToHangfireRatio"]}");
+Console.WriteLine($"e2e / bus: {json["e2eToBusRatio"]}   e2e / broker: {json["e2eToBrokerRatio"]}   e2e / Hangfire: {json["e2eToHangfireRatio"]}   e2e / Celery: {json["e2eToCeleryRatio"]}");
+Console.WriteLine("Targets (this run's medians):\n" + Targets.Lines(json["targets"]!.AsArray()));
 Console.WriteLine($"Written to {Path.GetFullPath(settings.Output)}");
 return results.Any(r => r.Error is not null) ? 1 : 0;

@@ -8,7 +8,9 @@ namespace Tasks.Tests;
 /// The benchmark harness (<c>./dev bench --quick</c>) measures every scenario against real servers and writes
 /// bench-results.json. What it measured is not asserted (timings belong in BENCHMARKS.md, never in a test): only
 /// that every scenario ran and reported its figures as the median, min and max of its runs, with the machine and
-/// the ratios at the top. Run alone, after the other tests: it loads the whole box.
+/// the ratios at the top. Run alone, after the other tests: it loads the whole box. Its PostgreSQL is one of its
+/// own with durability on, as <c>./dev bench</c>'s (the run's shared server has it off), so the settings it must
+/// record are the durable ones.
 /// </summary>
 [Collection(nameof(BenchmarkHarness))]
 public sealed class BenchmarkHarnessTests
@@ -16,7 +18,9 @@ public sealed class BenchmarkHarnessTests
     [Fact]
     public async Task A_quick_run_measures_every_scenario_and_writes_each_figure_with_the_machine_and_the_ratios()
     {
-        var servers = await Servers.GetAsync();
+        var shared = await Servers.GetAsync();
+        await using var postgres = await PrivatePostgres.StartNewAsync(durable: true, maxConnections: 300);
+        var servers = new Servers(postgres.ConnectionString(), shared.Rabbit, shared.Management);
         var output = Path.Combine(Path.GetTempPath(), $"bench-results-{Guid.NewGuid():N}.json");
         var root = HostProcess.RepositoryRoot();
         var start = new ProcessStartInfo("dotnet")
@@ -57,12 +61,25 @@ public sealed class BenchmarkHarnessTests
             Assert.Equal(Environment.ProcessorCount, (int)results["machine"]!["cores"]!);
             foreach (var version in new[] { "dotnet", "postgres", "rabbitmq", "massTransit", "hangfire" })
                 Assert.False(string.IsNullOrEmpty((string?)results["machine"]![version]), version);
-            foreach (var ratio in new[] { "e2eToBusRatio", "e2eToBrokerRatio", "e2eToHangfireRatio" })
+            foreach (var ratio in new[] { "e2eToBusRatio", "e2eToBrokerRatio", "e2eToHangfireRatio", "e2eToCeleryRatio" })
                 Assert.True((double?)results[ratio] > 0, ratio);
+            // The server's settings, as it reported them: durable, and said so.
+            Assert.True((bool?)results["postgres"]!["durable"], results["postgres"]!.ToJsonString());
+            foreach (var setting in new[] { "fsync", "synchronous_commit", "full_page_writes" })
+                Assert.Equal("on", (string?)results["postgres"]!["settings"]![setting]);
+            foreach (var setting in new[] { "wal_level", "shared_buffers", "commit_delay", "commit_siblings", "max_connections" })
+                Assert.False(string.IsNullOrEmpty((string?)results["postgres"]!["settings"]![setting]), setting);
+            Assert.Equal("300", (string?)results["postgres"]!["settings"]!["max_connections"]);
+            Assert.Contains(", durable (", await stdout, StringComparison.Ordinal); // the machine line
+            Assert.Contains("fsync on", await stdout, StringComparison.Ordinal);
+            // Every target is judged from this run's figures.
+            var targets = results["targets"]!.AsArray();
+            Assert.Equal(7, targets.Count);
+            foreach (var t in targets) Assert.NotNull((bool?)t!["met"]);
 
             var scenarios = results["scenarios"]!.AsObject();
             Assert.Equal(
-                ["broker", "bus", "endToEnd", "endToEndOneMessagePerTask", "hangfire", "http", "latency", "memory", "query", "scaleOut"],
+                ["broker", "bus", "celery", "endToEnd", "endToEndOneMessagePerTask", "hangfire", "http", "latency", "memory", "query", "scaleOut"],
                 scenarios.Select(s => s.Key).Order(StringComparer.Ordinal));
             foreach (var (key, scenario) in scenarios)
             {

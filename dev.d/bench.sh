@@ -7,7 +7,7 @@ bench_cleanup() { stop_fg; servers_stop; }
 
 cmd_bench() {
   install_traps bench_cleanup
-  ensure_deps servers curl wrk
+  ensure_deps servers curl wrk celery
   local durable=1 args=()
   for a in "$@"; do # --fast-unsafe: PostgreSQL without fsync, for comparison only
     if [[ $a == --fast-unsafe ]]; then durable=0; else args+=("$a"); fi

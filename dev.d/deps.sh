@@ -55,6 +55,7 @@ ensure_deps() {
       curl) have curl || pkgs+=(curl) ;;
       prometheus) [[ -x /usr/bin/prometheus ]] || pkgs+=(prometheus) ;; # a test scrapes the hosts with a real one
       wrk) have wrk || pkgs+=(wrk) ;; # the benchmark's HTTP load generator
+      celery) /usr/bin/python3 -c 'import celery, sqlalchemy, psycopg2' 2>/dev/null || pkgs+=(python3-celery python3-sqlalchemy python3-psycopg2) ;; # the benchmark's peer
       systemd-analyze) have systemd-analyze || pkgs+=(systemd) ;; # a test verifies deploy/systemd/*.service
     esac
   done

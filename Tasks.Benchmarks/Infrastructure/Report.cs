@@ -81,7 +81,7 @@ public static class Report
         return plus < 0 ? version : version[..plus];
     }
 
-    public static JsonObject Json(BenchSettings settings, JsonObject machine, IReadOnlyList<ScenarioResult> results)
+    public static JsonObject Json(BenchSettings settings, JsonObject machine, PostgresSettings postgres, IReadOnlyList<ScenarioResult> results)
     {
         double? Ratio(string top, string bottom)
         {
@@ -112,10 +112,13 @@ public static class Report
             ["mode"] = settings.Quick ? "quick" : "full",
             ["runs"] = settings.Runs,
             ["machine"] = machine,
+            ["postgres"] = postgres.Json(),
             ["e2eToBusRatio"] = Ratio("endToEnd", "bus"),
             ["e2eToBrokerRatio"] = Ratio("endToEnd", "broker"),
             ["e2eOneMessagePerTaskToBusRatio"] = Ratio("endToEndOneMessagePerTask", "bus"),
             ["e2eToHangfireRatio"] = Ratio("endToEnd", "hangfire"),
+            ["e2eToCeleryRatio"] = Ratio("endToEnd", "celery"),
+            ["targets"] = Targets.Json(results),
             ["scenarios"] = scenarios,
         };
     }

@@ -17,6 +17,13 @@ namespace Tasks.Core.Hosting;
 public static class TasksCoreExtensions
 {
     /// <summary>
+    /// The key of the data source whose commits don't wait for the WAL flush (<c>synchronous_commit = off</c>), for
+    /// the lifecycle's writes that a database crash may lose at no cost: see docs/design.md, "Writes that don't wait
+    /// for the WAL flush".
+    /// </summary>
+    public const string Relaxed = "relaxed";
+
+    /// <summary>
     /// What every host needs: the database, the task registry and lifecycle, the enqueuer, and the bus.
     /// <paramref name="configureBus"/> adds consumers; <paramref name="configureRabbit"/> adds endpoints.
     /// <paramref name="retryQueries"/> retries EF Core work on transient errors: only for hosts that never open
@@ -36,6 +43,7 @@ public static class TasksCoreExtensions
 
         var postgres = ConnectionSettings.Require(builder.Configuration, ConnectionSettings.Postgres);
         services.AddSingleton(_ => new NpgsqlDataSourceBuilder(FastByDefault(postgres, connections)).Build());
+        services.AddKeyedSingleton(Relaxed, (_, _) => new NpgsqlDataSourceBuilder(WithoutFlushWait(FastByDefault(postgres, connections))).Build());
         void Configure(IServiceProvider sp, DbContextOptionsBuilder o) => o
             .UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>(), npgsql =>
             {
@@ -89,6 +97,13 @@ public static class TasksCoreExtensions
         return builder.ConnectionString;
 
         bool Given(params string[] names) => names.Any(given.ContainsKey);
+    }
+
+    private static string WithoutFlushWait(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        builder.Options = $"{builder.Options} -c synchronous_commit=off".Trim();
+        return builder.ConnectionString;
     }
 
     /// <summary>Registers every <see cref="TaskContractAttribute"/> record in <paramref name="assembly"/>.</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Tasks.Core.Data;
@@ -11,28 +12,32 @@ namespace Tasks.Core.Lifecycle;
 
 /// <summary>
 /// The index of the task lifecycle: the moves of <see cref="TaskLifecycle"/>, each in <c>Moves/</c>, built once
-/// with the data source each writes through. The methods below only name the move they make.
+/// with the data source each writes through. The methods below only name the move they make. Writes a database
+/// crash may lose at no cost go through the <c>relaxed</c> data source, whose commits don't wait for the WAL flush: see
+/// docs/design.md, "Writes that don't wait for the WAL flush".
 /// </summary>
 public sealed class TaskStateMachine : IAsyncDisposable
 {
-    public TaskStateMachine(NpgsqlDataSource dataSource, TimeProvider clock, IOptions<TasksOptions> options)
+    public TaskStateMachine(
+        NpgsqlDataSource dataSource, [FromKeyedServices(TasksCoreExtensions.Relaxed)] NpgsqlDataSource relaxed,
+        TimeProvider clock, IOptions<TasksOptions> options)
     {
         var retry = new TransientRetry(clock);
         var lease = TimeSpan.FromSeconds(options.Value.LeaseSeconds);
         var current = new CurrentState(dataSource);
         var outcome = new AttemptOutcome(dataSource, clock, retry);
         Enqueue = new Enqueue(dataSource, retry);
-        MarkQueued = new MarkQueued(dataSource, retry, TimeSpan.FromMilliseconds(options.Value.QueuedMarkDelayMilliseconds));
+        MarkQueued = new MarkQueued(relaxed, retry, TimeSpan.FromMilliseconds(options.Value.QueuedMarkDelayMilliseconds));
         Release = new Release(dataSource, lease);
         Claim = new Claim(dataSource, clock, lease, retry, new Skip(dataSource, lease));
         Succeed = new Succeed(dataSource, clock, retry);
         Fail = new Fail(outcome);
         Cancel = new Cancel(outcome);
-        HandBack = new HandBack(dataSource);
+        HandBack = new HandBack(relaxed);
         RequestCancel = new RequestCancel(dataSource, clock, current);
         RetryByHand = new RetryByHand(dataSource);
-        Heartbeat = new Heartbeat(dataSource);
-        Progress = new Progress(dataSource, clock, retry);
+        Heartbeat = new Heartbeat(relaxed);
+        Progress = new Progress(relaxed, clock, retry);
         CurrentState = current;
         StateCounts = new StateCounts(dataSource);
     }

@@ -9,7 +9,7 @@ namespace Tasks.Tests.Infrastructure;
 /// classes), from the machine's Debian binaries: <c>initdb</c> into a temp dir, listening on 127.0.0.1 on a free
 /// port with its unix socket in that dir. <see cref="CrashAsync"/> is <c>pg_ctl stop -m immediate</c> (every
 /// backend quits without a checkpoint: WAL recovery at the next start); <see cref="StartAsync"/> starts it again on
-/// the same port and data. Durability: <c>fsync = off</c>, commits still synchronous. A crash of the server process
+/// the same port and data. Durability: <c>fsync = off</c> unless asked for, commits still synchronous. A crash of the server process
 /// (not of the machine) keeps every WAL write in the kernel's cache, so no acknowledged commit can be lost by it,
 /// which is exactly the failure this server is for.
 /// </summary>
@@ -39,7 +39,7 @@ public sealed class PrivatePostgres : IAsyncDisposable
     }.ConnectionString;
 
     /// <summary>A fresh server, initialised and started.</summary>
-    public static async Task<PrivatePostgres> StartNewAsync()
+    public static async Task<PrivatePostgres> StartNewAsync(bool durable = false, int maxConnections = 100)
     {
         var bin = Directory.Exists("/usr/lib/postgresql")
             ? Directory.GetDirectories("/usr/lib/postgresql")
@@ -66,8 +66,8 @@ public sealed class PrivatePostgres : IAsyncDisposable
                 port = {server.Port.ToString(CultureInfo.InvariantCulture)}
                 listen_addresses = '127.0.0.1'
                 unix_socket_directories = '{dir}'
-                fsync = off
-                max_connections = 100
+                fsync = {(durable ? "on" : "off")}
+                max_connections = {maxConnections.ToString(CultureInfo.InvariantCulture)}
                 """);
             await server.StartAsync();
             return server;
