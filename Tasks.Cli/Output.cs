@@ -22,21 +22,27 @@ public sealed class Output(bool json)
 
     public void WriteJson<T>(T document) => _stdout.WriteLine(JsonSerializer.Serialize(document, Indented));
 
-    public void Line(string text) => _stdout.WriteLine(text);
+    public void Line(string text) => _stdout.WriteLine(Safe(text, keepNewlines: true));
+
+    /// <summary>Server text (errors, progress messages) may hold escape sequences: never hand them to the terminal.</summary>
+    public static string Safe(string text, bool keepNewlines = false) =>
+        text.Any(char.IsControl)
+            ? string.Concat(text.Select(c => !char.IsControl(c) || (keepNewlines && c == '\n') ? c : c is '\n' or '\t' or '\r' ? ' ' : '?'))
+            : text;
 
     /// <summary>Words for the person at the terminal (not the answer a script takes): stderr.</summary>
-    public static void Note(string text) => System.Console.Error.WriteLine(text);
+    public static void Note(string text) => System.Console.Error.WriteLine(Safe(text, keepNewlines: true));
 
     public void Table(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows)
     {
         if (!Terminal)
         {
-            foreach (var row in rows) Line(string.Join('\t', row));
+            foreach (var row in rows) Line(string.Join('\t', row.Select(c => Safe(c))));
             return;
         }
         var table = new Table().Border(TableBorder.Rounded);
         foreach (var h in headers) table.AddColumn(new TableColumn($"[bold]{Markup.Escape(h)}[/]"));
-        foreach (var row in rows) table.AddRow([.. row.Select(c => new Markup(Markup.Escape(c)))]);
+        foreach (var row in rows) table.AddRow([.. row.Select(c => new Markup(Markup.Escape(Safe(c))))]);
         Ansi.Write(table);
     }
 

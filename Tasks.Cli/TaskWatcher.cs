@@ -66,7 +66,7 @@ public static class TaskWatcher
     private static void Show(ProgressTask bar, TaskView task)
     {
         var progress = task.Progress;
-        bar.Description = Markup.Escape($"{task.Name} {task.State}{(progress?.Message is { } m ? ": " + m : "")}");
+        bar.Description = Markup.Escape(Output.Safe($"{task.Name} {task.State}{(progress?.Message is { } m ? ": " + m : "")}"));
         if (progress is { Current: { } current, Total: > 0 and var total })
         {
             bar.IsIndeterminate = false;

@@ -131,7 +131,14 @@ public sealed class CliTests(CliTests.Stack stack) : IClassFixture<CliTests.Stac
             Assert.Contains("admin", problem.FieldError("scope"));
         }
         var name = $"once-{Guid.NewGuid():N}";
-        using (var first = await stack.Http.PostJsonAsync("/api/v1/keys", new { name, scope = "read" })) Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        using (var first = await stack.Http.PostJsonAsync("/api/v1/keys", new { name, scope = "read" }))
+        {
+            Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+            Assert.True(first.Headers.CacheControl?.NoStore, "the answer holding the raw key must not be cached");
+            using var created = await stack.Http.GetAsync(first.Headers.Location); // Location names the new key
+            Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+            Assert.Contains($"\"{name}\"", await created.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
         using (var again = await stack.Http.PostJsonAsync("/api/v1/keys", new { name, scope = "admin" })) await again.AssertProblemAsync(HttpStatusCode.Conflict);
         using (var none = await stack.Http.PostAsync($"/api/v1/keys/no-such-{Guid.NewGuid():N}/revoke", null)) await none.AssertProblemAsync(HttpStatusCode.NotFound);
 

@@ -67,6 +67,7 @@ public sealed class ScheduleApiTests(TasksStack stack) : IClassFixture<TasksStac
         { """{"name":"N","task":"demo.echo","intervalSeconds":60,"queue":"amq.nope"}""", "queue", "" },
         { """{"name":"N","task":"demo.echo","intervalSeconds":60,"every":"day"}""", "every", "" },
         { """{"name":"has space","task":"demo.echo","intervalSeconds":60}""", "name", "letters" },
+        { """{"name":"..","task":"demo.echo","intervalSeconds":60}""", "name", "letter or digit" },
     };
 
     [Theory]

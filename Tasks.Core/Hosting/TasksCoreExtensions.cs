@@ -103,6 +103,7 @@ public static class TasksCoreExtensions
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         builder.Options = $"{builder.Options} -c synchronous_commit=off".Trim();
+        builder.MaxPoolSize = Math.Min(builder.MaxPoolSize, 10); // small writes only: don't double the connection budget
         return builder.ConnectionString;
     }
 

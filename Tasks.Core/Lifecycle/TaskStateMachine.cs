@@ -36,7 +36,7 @@ public sealed class TaskStateMachine : IAsyncDisposable
         HandBack = new HandBack(relaxed);
         RequestCancel = new RequestCancel(dataSource, clock, current);
         RetryByHand = new RetryByHand(dataSource);
-        Heartbeat = new Heartbeat(relaxed);
+        Heartbeat = new Heartbeat(dataSource); // a lost renewal would shrink the lease margin
         Progress = new Progress(relaxed, clock, retry);
         CurrentState = current;
         StateCounts = new StateCounts(dataSource);

@@ -22,7 +22,7 @@ public sealed partial class ScheduleValidator(TaskRegistry registry, TimeProvide
 
         if (string.IsNullOrEmpty(schedule.Name)) Error("name", "name is required.");
         else if (!ValidName().IsMatch(schedule.Name))
-            Error("name", "name must be 1-200 letters, digits, '.', '_', '-', ':' or '@'.");
+            Error("name", "name must be 1-200 letters, digits, '.', '_', '-', ':' or '@', starting with a letter or digit.");
 
         string? args = null;
         if (string.IsNullOrEmpty(schedule.Task)) Error("task", "task is required.");
@@ -94,6 +94,6 @@ public sealed partial class ScheduleValidator(TaskRegistry registry, TimeProvide
         return null;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9._:@-]{1,200}$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$")] // not "." or "..": a URL path would lose them
     private static partial Regex ValidName();
 }

@@ -15,6 +15,7 @@ public static class KeysApi
     {
         var api = app.MapGroup("/api/v1/keys").RequireAuthorization(ApiKeyScopes.Admin);
         api.MapGet("/", ListKeys);
+        api.MapGet("/{name}", GetKey);
         api.MapPost("/", CreateKey);
         api.MapPost("/{name}/revoke", RevokeKey);
         return api;
@@ -40,11 +41,17 @@ public static class KeysApi
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The key name is taken",
                 detail: $"A key named '{body.Name}' exists already (names are never reused, even revoked ones).");
         var info = (await ApiKeys.FindAsync(db, ApiKeys.Hash(key), ct))!;
+        request.HttpContext.Response.Headers.CacheControl = "no-store"; // the one answer that holds a raw key
         return TypedResults.Created($"/api/v1/keys/{Uri.EscapeDataString(info.Name)}", new CreatedKeyResource(info.Name, ApiKeyScopes.NameOf(info.Scope), info.CreatedAt, key));
     }
 
     public static async Task<Ok<KeyList>> ListKeys(TasksDbContext db, CancellationToken ct) =>
         TypedResults.Ok(new KeyList([.. (await ApiKeys.ListAsync(db, ct)).Select(KeyResource.From)]));
+
+    public static async Task<Results<Ok<KeyResource>, ProblemHttpResult>> GetKey(string name, TasksDbContext db, CancellationToken ct) =>
+        (await ApiKeys.ListAsync(db, ct)).FirstOrDefault(k => k.Name == name) is { } key
+            ? TypedResults.Ok(KeyResource.From(key))
+            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Key not found", detail: $"There is no key named '{name}'.");
 
     /// <summary>Hosts that checked the key in the last <c>Auth:KeyCacheSeconds</c> may still take it until their cache expires.</summary>
     public static async Task<Results<Ok<KeyResource>, ProblemHttpResult>> RevokeKey(string name, TasksDbContext db, TimeProvider clock, CancellationToken ct)

@@ -55,7 +55,8 @@ public sealed partial class HandlerTransaction : IAsyncDisposable
             _run = handler.InvokeAsync(_scope.ServiceProvider, _task.Args, context);
             var outcome = await _shared.Grace.WaitAsync(_run, _attempt);
             _attempt.Finishing();
-            return outcome;
+            // A null (from a handler that lies about nullability) is not a success: nothing of it may commit.
+            return outcome ?? new TaskOutcome.FailOutcome("The handler returned no outcome (null).");
         }
         finally
         {
