@@ -24,10 +24,13 @@ public sealed class Output(bool json)
 
     public void Line(string text) => _stdout.WriteLine(Safe(text, keepNewlines: true));
 
-    /// <summary>Server text (errors, progress messages) may hold escape sequences: never hand them to the terminal.</summary>
+    /// <summary>
+    /// Server text (errors, progress messages) may hold escape sequences: never hand them to the terminal. With
+    /// <paramref name="keepNewlines"/>, newlines and tabs (the columns of a piped table, each cell already safe) stay.
+    /// </summary>
     public static string Safe(string text, bool keepNewlines = false) =>
         text.Any(char.IsControl)
-            ? string.Concat(text.Select(c => !char.IsControl(c) || (keepNewlines && c == '\n') ? c : c is '\n' or '\t' or '\r' ? ' ' : '?'))
+            ? string.Concat(text.Select(c => !char.IsControl(c) || (keepNewlines && c is '\n' or '\t') ? c : c is '\n' or '\t' or '\r' ? ' ' : '?'))
             : text;
 
     /// <summary>Words for the person at the terminal (not the answer a script takes): stderr.</summary>

@@ -2,7 +2,7 @@ using System.CommandLine;
 using Tasks.Cli;
 using Tasks.Cli.Commands;
 
-// One small class per command over one API client (Api/TasksClient.cs); schedules, workers, queues, stats and users
+// One small class per command over one API client (Api/TasksClient.cs); workers, queues, stats and users
 // slot in here as their APIs land.
 var root = new RootCommand("""
     tasksctl: the Tasks operator's command line, over the Tasks.Web HTTP API.
@@ -17,6 +17,7 @@ var root = new RootCommand("""
     TaskActionCommand.Retry(),
     CountsCommand.Create(),
     KeysCommand.Create(),
+    SchedulesCommand.Create(),
     LoginCommand.Create(),
 };
 GlobalOptions.AddTo(root);

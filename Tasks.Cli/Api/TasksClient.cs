@@ -20,6 +20,10 @@ public sealed class TasksClient(CliConfig config, TimeSpan timeout) : IDisposabl
 
     public Task<JsonElement> PostAsync(string path, object? body, CancellationToken ct) => SendAsync(HttpMethod.Post, path, body, ct);
 
+    public Task<JsonElement> PutAsync(string path, object? body, CancellationToken ct) => SendAsync(HttpMethod.Put, path, body, ct);
+
+    public Task<JsonElement> DeleteAsync(string path, CancellationToken ct) => SendAsync(HttpMethod.Delete, path, null, ct);
+
     public async Task<JsonElement> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(method, path.TrimStart('/'));
@@ -42,6 +46,7 @@ public sealed class TasksClient(CliConfig config, TimeSpan timeout) : IDisposabl
         {
             var text = await response.Content.ReadAsStringAsync(ct);
             if (!response.IsSuccessStatusCode) throw Failure(response.StatusCode, Parse(text), config.Key is null);
+            if (response.StatusCode == HttpStatusCode.NoContent) return default; // a DELETE's answer: nothing to show
             if (Parse(text) is not { } json)
                 throw new CliException(ExitCodes.ServerError, $"{config.Url} answered {(int)response.StatusCode} without JSON; is it the Tasks API?");
             return json;

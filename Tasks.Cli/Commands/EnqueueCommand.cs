@@ -57,7 +57,8 @@ public static class EnqueueCommand
         return ExitCodes.Ok;
     }
 
-    private static JsonObject ReadArgs(string? json, string[]? pairs)
+    /// <summary>--args JSON or --arg key=value pairs as one object (shared with <c>schedules add|edit</c>).</summary>
+    internal static JsonObject ReadArgs(string? json, string[]? pairs)
     {
         if (json is not null)
         {
@@ -93,7 +94,7 @@ public static class EnqueueCommand
     }
 
     /// <summary>30s, 5m, 2h, 1d, a bare number of seconds, or a TimeSpan (00:00:30).</summary>
-    public static TimeSpan ParseDelay(string text)
+    public static TimeSpan ParseDelay(string text, string option = "--delay")
     {
         var units = new Dictionary<char, double> { ['s'] = 1, ['m'] = 60, ['h'] = 3600, ['d'] = 86400 };
         var unit = text.Length > 0 && units.TryGetValue(char.ToLowerInvariant(text[^1]), out var u) ? u : (double?)null;
@@ -101,6 +102,6 @@ public static class EnqueueCommand
         if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= 0 && double.IsFinite(value))
             return TimeSpan.FromSeconds(value * (unit ?? 1));
         if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) && span >= TimeSpan.Zero) return span;
-        throw new CliException(ExitCodes.Usage, $"--delay '{text}' is not a duration: 30s, 5m, 2h, 1d or seconds.");
+        throw new CliException(ExitCodes.Usage, $"{option} '{text}' is not a duration: 30s, 5m, 2h, 1d or seconds.");
     }
 }
