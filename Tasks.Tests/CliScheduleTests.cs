@@ -70,6 +70,19 @@ public sealed class CliScheduleTests(CliTests.Stack stack) : IClassFixture<CliTe
         Assert.Equal(0, (await _cli.RunAsync("schedules", "list", "--url", Url, "--key", readKey)).ExitCode);
     }
 
+    [Fact]
+    public async Task Edit_asks_for_args_again_rather_than_store_the_redacted_secret()
+    {
+        var name = NewName("secret");
+        Assert.Equal(0, (await Run("schedules", "add", name, "--task", "test.secret", "--args", """{"user": "ada", "password": "pw"}""", "--every", "1h")).ExitCode);
+
+        await AssertFails(2, "--args", "schedules", "edit", name, "--every", "2h", "--url", Url, "--key", stack.ApiKey);
+        Assert.Equal(3600, Json(await Run("schedules", "show", name, "--json")).GetProperty("intervalSeconds").GetInt32());
+        var edited = Json(await Run("schedules", "edit", name, "--every", "2h", "--args", """{"user": "ada", "password": "pw2"}""", "--json"));
+        Assert.Equal((7200, "***"), (edited.GetProperty("intervalSeconds").GetInt32(), edited.GetProperty("args").GetProperty("password").GetString()));
+        Assert.Equal(0, (await Run("schedules", "remove", name)).ExitCode);
+    }
+
     private async Task AssertFails(int exitCode, string message, params string[] args)
     {
         var run = await _cli.RunAsync(args);
