@@ -8,6 +8,7 @@ public sealed class TasksDbContext(DbContextOptions<TasksDbContext> options) : D
 {
     public DbSet<TaskRecord> Tasks => Set<TaskRecord>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<WorkerRecord> Workers => Set<WorkerRecord>();
 
     /// <summary>Read only: written by the triggers on <c>tasks</c>.</summary>
     public IQueryable<TaskLookup> TaskLookup => Set<TaskLookup>().AsNoTracking();
