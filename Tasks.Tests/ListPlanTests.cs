@@ -23,13 +23,15 @@ public sealed class ListPlanTests(TasksStack stack) : IClassFixture<TasksStack>
     {
         var ct = TestContext.Current.CancellationToken;
         await using var database = stack.OpenDatabase();
-        // Ids in enqueue order (as UUIDv7 are), five names, two queues; finished long ago would be cleaned up, so none is.
+        // Ids in enqueue order and shaped as UUIDv7 (task i enqueued i ms after 1970), five names, two queues, seven
+        // errors; finished long ago would be cleaned up, so none is.
         await using (var load = database.CreateCommand(
             $$"""
             INSERT INTO tasks (id, name, queue, state, args, attempts, max_attempts, attempts_base, time_limit_seconds,
-                               backoff_seconds, enqueued_at, updated_at, cancel_requested)
-            SELECT lpad(to_hex(i), 32, '0')::uuid, (ARRAY['demo.echo','demo.sleep','demo.fail','tasks.cleanup','reports.generate'])[i % 5 + 1],
-                   CASE WHEN i % 3 = 0 THEN 'plan.other' ELSE 'plan.main' END, 'canceled', '{"message":"x"}', 0, 3, 0, 0, 2, now(), now(), false
+                               backoff_seconds, enqueued_at, updated_at, cancel_requested, error)
+            SELECT (lpad(to_hex(i), 12, '0') || '70008000' || lpad(to_hex(i), 12, '0'))::uuid, (ARRAY['demo.echo','demo.sleep','demo.fail','tasks.cleanup','reports.generate'])[i % 5 + 1],
+                   CASE WHEN i % 3 = 0 THEN 'plan.other' ELSE 'plan.main' END, 'canceled', '{"message":"x"}', 0, 3, 0, 0, 2, now(), now(), false,
+                   'boom ' || i % 7 || E'\n   at Somewhere()'
             FROM generate_series(1, {{Rows}}) i;
             ANALYZE tasks, task_lookup;
             """))
@@ -37,7 +39,8 @@ public sealed class ListPlanTests(TasksStack stack) : IClassFixture<TasksStack>
             load.CommandTimeout = 300;
             await load.ExecuteNonQueryAsync(ct);
         }
-        var deep = Guid.Parse((Rows / 10).ToString("x32", System.Globalization.CultureInfo.InvariantCulture)); // 90% of the way down
+        var deep = Id(Rows / 10); // 90% of the way down
+        var (tenth, twentieth) = (DateTimeOffset.FromUnixTimeMilliseconds(Rows / 10), DateTimeOffset.FromUnixTimeMilliseconds(Rows / 20));
 
         foreach (var filter in new[]
         {
@@ -46,6 +49,15 @@ public sealed class ListPlanTests(TasksStack stack) : IClassFixture<TasksStack>
             new TaskFilter(null, "demo.sleep", "plan.main", 50, deep),
             new TaskFilter(Tasks.Core.Lifecycle.TaskState.Canceled, null, null, 50, deep),
             new TaskFilter(null, null, null, 50, deep),
+            // Time ranges are id ranges: every index walks from the range's end (or the cursor) to its start.
+            new TaskFilter(null, null, null, 50, deep) { From = twentieth },
+            new TaskFilter(null, null, null, 50, null) { To = tenth },
+            new TaskFilter(null, "demo.sleep", null, 50, null) { From = twentieth, To = DateTimeOffset.FromUnixTimeMilliseconds(Rows / 2) },
+            new TaskFilter(null, null, "plan.main", 50, deep) { From = twentieth },
+            new TaskFilter(Tasks.Core.Lifecycle.TaskState.Canceled, null, null, 50, null) { To = tenth },
+            // A group of the failed view: its state's rows, one in seven of them the group's.
+            new TaskFilter(Tasks.Core.Lifecycle.TaskState.Canceled, null, null, 50, deep) { Error = "boom 3" },
+            new TaskFilter(Tasks.Core.Lifecycle.TaskState.Canceled, "demo.sleep", null, 50, deep) { Error = "boom 3" },
         })
         {
             var sent = new CapturedCommand();
@@ -56,13 +68,22 @@ public sealed class ListPlanTests(TasksStack stack) : IClassFixture<TasksStack>
                 var (items, next) = await new TaskQueries(db).ListAsync(filter, ct);
                 Assert.Equal(50, items.Count);
                 Assert.NotNull(next);
-                Assert.All(items, t => Assert.True(t.Id.CompareTo(deep) < 0 && (filter.Name is null || t.Name == filter.Name)));
+                var below = TaskQueries.Bounds(filter).Below!.Value;
+                Assert.All(items, t => Assert.True(t.Id.CompareTo(below) < 0 && (filter.Name is null || t.Name == filter.Name)
+                    && (filter.From is null || t.Id.CompareTo(TaskFilter.IdAt(filter.From.Value)) >= 0)
+                    && (filter.Error is null || t.Error!.StartsWith(filter.Error + "\n", StringComparison.Ordinal))));
             }
 
             var rowsRead = await RowsReadAsync(database, sent, ct);
             Assert.True(rowsRead < 2_000,
                 $"A page of 50 by {filter} read {rowsRead:N0} rows ({Rows:N0} in the table, {Rows / 10:N0} below the cursor)");
         }
+    }
+
+    private static Guid Id(int i)
+    {
+        var hex = i.ToString("x12", System.Globalization.CultureInfo.InvariantCulture);
+        return Guid.Parse(hex + "70008000" + hex);
     }
 
     /// <summary>The rows every scan of the statement's plan returned, by EXPLAIN ANALYZE of it with its parameters.</summary>

@@ -38,7 +38,8 @@ public sealed class TaskQueries(TasksDbContext db)
         }
         if (filter.State is { } state) query = query.Where(t => t.State == state);
         if (filter.Schedule is { } schedule) query = query.Where(t => t.ScheduleName == schedule);
-        if (filter.Error is { } error) query = query.Where(t => t.Error == error || t.Error!.StartsWith(error + "\n"));
+        if (filter.Error is { } error) // as FilterSql: the first line, and a task without an error has an empty one
+            query = query.Where(t => t.Error == error || t.Error!.StartsWith(error + "\n") || (error == "" && t.Error == null));
 
         var items = await query
             .OrderByDescending(t => t.Id)
@@ -71,8 +72,8 @@ public sealed class TaskQueries(TasksDbContext db)
     public Task<List<FailedGroup>> FailedGroupsAsync(int limit, CancellationToken ct) =>
         db.Database.SqlQuery<FailedGroup>(
             $"""
-            SELECT name AS "Name", split_part(coalesce(error, ''), E'\n', 1) AS "Error", count(*)::bigint AS "Count",
-                   max(finished_at) AS "LastFailedAt"
+            SELECT name, split_part(coalesce(error, ''), E'\n', 1) AS error, count(*)::bigint AS count,
+                   max(finished_at) AS last_failed_at
             FROM tasks WHERE state = 'failed'
             GROUP BY 1, 2 ORDER BY 4 DESC NULLS LAST, 1, 2 LIMIT {limit}
             """).ToListAsync(ct);
