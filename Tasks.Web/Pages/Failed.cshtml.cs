@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using Tasks.Core.Lifecycle;
 using Tasks.Core.Queries;
+using Tasks.Web.Apis;
 using Tasks.Web.Dashboard;
 
 namespace Tasks.Web.Pages;
@@ -27,7 +27,9 @@ public sealed class FailedModel(TaskQueries queries, BulkActions bulk, StateCoun
     private async Task<IActionResult> RunAsync(BulkAction action, string name, string? error, CancellationToken ct)
     {
         // An empty form field binds as null: the group of tasks without an error has the empty first line.
-        var filter = TaskFilter.All with { State = TaskState.Failed, Name = name, Error = error ?? "" };
+        var errors = new Dictionary<string, string[]>();
+        if (new FilterBody("failed", name, null, null, null, null, error ?? "").ToFilter(errors) is not { } filter)
+            return BadRequest(errors);
         var touched = await bulk.RunAsync(action, filter, ct);
         await counts.InvalidateAsync(ct);
         Message = $"{TasksModel.Verb(action)} {touched} failed task(s) of {name}.";

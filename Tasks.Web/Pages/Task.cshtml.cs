@@ -21,7 +21,8 @@ namespace Tasks.Web.Pages;
 /// </summary>
 public sealed class TaskModel(TaskQueries queries, TaskRegistry registry) : PageModel
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    // Razor encodes the text for HTML; escaping it for HTML in the JSON too would show \u003C for every '<'.
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public TaskRecord Task { get; private set; } = null!;
     public string? Message { get; private set; }
