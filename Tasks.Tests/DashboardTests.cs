@@ -125,7 +125,8 @@ public sealed class DashboardTests(DashboardStack stack) : IClassFixture<Dashboa
         await Expect(page.Locator("#flash a")).ToHaveAttributeAsync("href", $"/tasks/{fire.Id}");
         await DashboardStack.ScreenshotAsync(page, "schedules");
 
-        await row.GetByRole(AriaRole.Button, new() { Name = $"Resume {name}" }).ClickAsync();
+        await row.GetByRole(AriaRole.Button, new() { Name = $"Resume {name}" }).FocusAsync(); // by keyboard this time
+        await page.Keyboard.PressAsync("Enter");
         await Expect(row).ToContainTextAsync("active");
         Assert.False((await stack.Http.GetScheduleAsync(name)).Paused);
         Assert.Equal("/schedules", new Uri(page.Url).AbsolutePath);

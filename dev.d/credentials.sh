@@ -41,7 +41,7 @@ load_credentials() {
 # which publishes the servers' ports on loopback for the hosts ./dev up runs as local processes
 dev_compose() {
   TASKS_PG_PASSWORD=$TASKS_PG_PASSWORD TASKS_PG_SUPERUSER_PASSWORD=$TASKS_PG_SUPERUSER_PASSWORD \
-    TASKS_AMQP_PASSWORD=$TASKS_AMQP_PASSWORD TASKS_API_KEY=$TASKS_API_KEY \
+    TASKS_AMQP_PASSWORD=$TASKS_AMQP_PASSWORD TASKS_API_KEY=$TASKS_API_KEY TASKS_ADMIN_PASSWORD=$TASKS_ADMIN_PASSWORD \
     docker compose -f "$ROOT/docker-compose.yml" -f "$ROOT/deploy/compose.dev.yml" "$@"
 }
 

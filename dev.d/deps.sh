@@ -43,7 +43,7 @@ server_data_dir() {
   echo "$dir"
 }
 
-# ensure_deps [servers] [curl]
+# ensure_deps [servers] [curl] [chromium] ...; npm always (the build needs it)
 ensure_deps() {
   local pkgs=() w
   for w in "$@"; do
@@ -57,8 +57,10 @@ ensure_deps() {
       wrk) have wrk || pkgs+=(wrk) ;; # the benchmark's HTTP load generator
       celery) /usr/bin/python3 -c 'import celery, sqlalchemy, psycopg2' 2>/dev/null || pkgs+=(python3-celery python3-sqlalchemy python3-psycopg2) ;; # the benchmark's peer
       systemd-analyze) have systemd-analyze || pkgs+=(systemd) ;; # a test verifies deploy/systemd/*.service
+      chromium) [[ -x /usr/bin/chromium ]] || pkgs+=(chromium) ;; # the dashboard's browser tests (Playwright)
     esac
   done
+  have npm || pkgs+=(npm) # every build: Tasks.Web's npm ci (the dashboard's htmx and uPlot)
   ((${#pkgs[@]} == 0)) || apt_install "${pkgs[@]}"
   have dotnet || die "dotnet SDK not found on PATH"
 }

@@ -41,7 +41,7 @@ test_dll() {
 
 cmd_test() {
   install_traps test_cleanup
-  ensure_deps servers curl prometheus wrk celery systemd-analyze # wrk, celery: the benchmark harness test
+  ensure_deps servers curl prometheus wrk celery systemd-analyze chromium # wrk, celery: the benchmark harness test
   local t0 rc=0 dll
   t0=$(now_ms)
   servers_start_throwaway # RabbitMQ keeps booting in the background during the build

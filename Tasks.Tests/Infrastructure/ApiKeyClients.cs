@@ -36,16 +36,22 @@ public static class WebCommand
 {
     public sealed record Outcome(int ExitCode, string StandardOutput, string StandardError);
 
-    public static async Task<Outcome> RunAsync(TasksStack stack, params string[] args)
+    public static Task<Outcome> RunAsync(TasksStack stack, params string[] args) => RunWithInputAsync(stack, null, null, args);
+
+    /// <summary>The same, with <paramref name="stdin"/> written to its standard input and more environment variables.</summary>
+    public static async Task<Outcome> RunWithInputAsync(TasksStack stack, string? stdin, Dictionary<string, string>? environment, params string[] args)
     {
         var dll = Path.Combine(HostProcess.RepositoryRoot(), "Tasks.Web", "bin", HostProcess.Configuration, "net10.0", "Tasks.Web.dll");
         Assert.True(File.Exists(dll), $"{dll} is not built");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
         info.ArgumentList.Add(dll);
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["ConnectionStrings__Tasks"] = stack.Postgres;
         info.Environment["ConnectionStrings__RabbitMq"] = stack.Rabbit.ToString();
+        foreach (var (name, value) in environment ?? []) info.Environment[name] = value;
         using var process = Process.Start(info)!;
+        if (stdin is not null) await process.StandardInput.WriteAsync(stdin);
+        process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));

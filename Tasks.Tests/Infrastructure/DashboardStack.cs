@@ -96,7 +96,7 @@ public class DashboardStack : TasksStack
     public static readonly ViewportSize Desktop = new() { Width = 1280, Height = 800 };
     public static readonly ViewportSize Phone = new() { Width = 390, Height = 844 };
 
-    /// <summary>Full-page screenshots of <paramref name="page"/> at desktop and phone width, under artifacts/screenshots/.</summary>
+    /// <summary>Full-page screenshots of <paramref name="page"/> at desktop and phone width (and phone in dark mode), under artifacts/screenshots/.</summary>
     public static async Task ScreenshotAsync(IPage page, string name)
     {
         var dir = Path.Combine(HostProcess.RepositoryRoot(), "artifacts", "screenshots");
@@ -107,6 +107,10 @@ public class DashboardStack : TasksStack
             await page.SetViewportSizeAsync(size.Width, size.Height);
             await page.ScreenshotAsync(new() { Path = Path.Combine(dir, $"{name}-{suffix}.png"), FullPage = true });
         }
+        // The same at phone width in dark mode (prefers-color-scheme), to see that it stays readable.
+        await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Dark });
+        await page.ScreenshotAsync(new() { Path = Path.Combine(dir, $"{name}-phone-dark.png"), FullPage = true });
+        await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Null });
         if (before is not null) await page.SetViewportSizeAsync(before.Width, before.Height);
     }
 

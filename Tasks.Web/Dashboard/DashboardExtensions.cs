@@ -22,7 +22,9 @@ public static class DashboardExtensions
         // One key ring for every web instance, in the database: a cookie signed by one is read by all, and by the next.
         services.AddDataProtection().SetApplicationName("Tasks").PersistKeysToDbContext<TasksDbContext>();
         // Keys are stored as plain XML: the database's access control is what guards them (docs/design.md).
-        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);
+        const string keyManager = "Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager";
+        builder.Logging.AddFilter(keyManager, LogLevel.Error);
+        builder.Configuration[$"Serilog:MinimumLevel:Override:{keyManager}"] ??= "Error"; // the hosts log through Serilog
 
         services.AddScoped<DashboardSession>();
         services.AddAuthentication().AddCookie(DashboardSession.Scheme, _ => { });
