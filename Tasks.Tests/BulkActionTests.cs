@@ -24,13 +24,14 @@ public sealed class BulkActionTests(TasksStack stack) : IClassFixture<TasksStack
         foreach (var t in ours.Append(other)) await stack.Http.WaitForStateAsync(t.Id, "failed");
 
         var groups = await stack.Http.GetFromJsonAsync<JsonElement>("/api/v1/tasks/failed/groups", ApiExtensions.Json);
-        var group = Assert.Single(groups.GetProperty("items").EnumerateArray(), g => g.GetProperty("error").GetString() == message);
+        var group = Assert.Single(groups.GetProperty("items").EnumerateArray(), g => g.GetProperty("error").GetString() == $"DemoFailureException: {message}");
         Assert.Equal("demo.fail", group.GetProperty("name").GetString());
         Assert.Equal(3, group.GetProperty("count").GetInt64());
 
         var filter = new { name = "demo.fail", from = since.ToString("O") };
-        Assert.Equal(3, await BulkAsync("retry?dryRun=true", new { error = message }, "matched"));
-        Assert.Equal(0, await BulkAsync("retry?dryRun=true", new { error = message + "!" }, "matched"));
+        // An error's first line, as stored: the exception's type and message.
+        Assert.Equal(3, await BulkAsync("retry?dryRun=true", new { error = $"DemoFailureException: {message}" }, "matched"));
+        Assert.Equal(0, await BulkAsync("retry?dryRun=true", new { error = message }, "matched"));
         Assert.Equal(3, await BulkAsync("retry?dryRun=true", filter, "matched"));
         Assert.Equal(3, await BulkAsync("retry", filter, "touched"));
         foreach (var t in ours)

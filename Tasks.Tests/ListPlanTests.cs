@@ -58,7 +58,6 @@ public sealed class ListPlanTests(TasksStack stack) : IClassFixture<TasksStack>
             new TaskFilter(Tasks.Core.Lifecycle.TaskState.Canceled, null, null, 50, null) { To = tenth },
             // A group of the failed view: its state's rows, one in seven of them the group's.
             new TaskFilter(Tasks.Core.Lifecycle.TaskState.Canceled, null, null, 50, deep) { Error = "boom 3" },
-            new TaskFilter(Tasks.Core.Lifecycle.TaskState.Canceled, "demo.sleep", null, 50, deep) { Error = "boom 3" },
         })
         {
             var sent = new CapturedCommand();

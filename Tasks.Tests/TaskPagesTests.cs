@@ -58,7 +58,7 @@ public sealed class TaskPagesTests(DashboardStack stack) : IClassFixture<Dashboa
         foreach (var id in ids) await stack.Http.WaitForStateAsync(id, "failed");
 
         var page = await stack.Admin.NewPageAsync();
-        await page.GotoAsync($"/tasks?state=failed&name=demo.fail&error={Uri.EscapeDataString(message)}");
+        await page.GotoAsync($"/tasks?state=failed&name=demo.fail&error={Uri.EscapeDataString("DemoFailureException: " + message)}");
         await Expect(page.Locator("table.tasks tbody tr")).ToHaveCountAsync(2);
         await DashboardStack.ScreenshotAsync(page, "tasks");
         await page.GetByLabel("On every task of this filter").SelectOptionAsync("Retry");
@@ -100,11 +100,12 @@ public sealed class TaskPagesTests(DashboardStack stack) : IClassFixture<Dashboa
         await page.GotoAsync($"/tasks/{task.Id}");
         await Expect(page.Locator("#error")).ToContainTextAsync(Xss);
         await Expect(page.Locator("#args")).ToContainTextAsync("<script>alert(1)</script>");
-        foreach (var path in new[] { $"/tasks?name=demo.fail&error={Uri.EscapeDataString(Xss)}", "/failed" })
+        foreach (var path in new[] { $"/tasks?name=demo.fail&error={Uri.EscapeDataString("DemoFailureException: " + Xss)}", "/failed" })
         {
             await page.GotoAsync(path);
             await Expect(page.Locator("main")).ToContainTextAsync(Xss);
         }
+        await Expect(page.Locator("table.failed tbody tr", new() { HasText = Xss })).ToHaveCountAsync(1);
         Assert.Equal(0, await page.Locator("main img, main script").CountAsync());
         Assert.Equal(0, dialogs);
     }
