@@ -187,16 +187,23 @@ public sealed class DashboardTests(DashboardStack stack) : IClassFixture<Dashboa
         await using (var keys = db.CreateCommand("SELECT count(*) FROM data_protection_keys"))
             Assert.True((long)(await keys.ExecuteScalarAsync())! >= 1, "no Data Protection key in PostgreSQL");
 
-        // A new host: its own container and key ring, loaded from the database. Cookies don't care about ports.
-        var (web, address) = await stack.StartAnotherWebAsync();
-        await using (web)
+        // A new web process, with a HOME of its own: only the database's key ring can read the cookie (a ring on
+        // disk, ASP.NET Core's default, would be a new one there). Cookies don't care about ports.
+        var home = Directory.CreateTempSubdirectory("tasks-web-home-");
+        try
         {
+            var environment = stack.ProcessEnvironment(Ports.Free());
+            environment["HOME"] = home.FullName;
+            await using var web = await HostProcess.StartAsync("Tasks.Web", environment);
             var page = await context.NewPageAsync();
-            var response = await page.GotoAsync(new Uri(address, "/schedules").ToString());
+            var response = await page.GotoAsync(new Uri(web.Address, "/schedules").ToString());
             Assert.Equal(200, response!.Status);
-            await Expect(page).ToHaveURLAsync(new Uri(address, "/schedules").ToString());
+            await Expect(page).ToHaveURLAsync(new Uri(web.Address, "/schedules").ToString());
             await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Schedules" })).ToBeVisibleAsync();
-            await web.StopAsync();
+        }
+        finally
+        {
+            home.Delete(recursive: true);
         }
     }
 

@@ -1,9 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace Tasks.Tests.Infrastructure;
@@ -82,15 +78,6 @@ public class DashboardStack : TasksStack
         await page.GetByLabel("Password").FillAsync(password);
         return await page.RunAndWaitForResponseAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync(),
             r => r.Request.Method == "POST" && r.Url.Contains("/login", StringComparison.Ordinal));
-    }
-
-    /// <summary>Another web host on the same database (a restart, or a second instance): its address.</summary>
-    public async Task<(WebApplication App, Uri Address)> StartAnotherWebAsync()
-    {
-        var app = BuildWeb(Settings);
-        await app.StartAsync();
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        return (app, address);
     }
 
     public static readonly ViewportSize Desktop = new() { Width = 1280, Height = 800 };
