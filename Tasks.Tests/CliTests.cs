@@ -68,6 +68,30 @@ public sealed class CliTests(CliTests.Stack stack) : IClassFixture<CliTests.Stac
     }
 
     [Fact]
+    public async Task Retry_failed_of_a_name_says_how_many_then_retries_them_with_yes()
+    {
+        var task = await stack.Http.EnqueueAsync(new { name = "demo.fail", args = new { message = "once", failTimes = 1 }, maxAttempts = 1 });
+        await stack.Http.WaitForStateAsync(task.Id, "failed");
+
+        // No terminal to ask at: the count, and nothing done without --yes.
+        var asked = await Run("retry", "--failed", "--name", "demo.fail");
+        Assert.Equal(9, asked.ExitCode);
+        Assert.Matches(@"^tasksctl: [1-9]\d* failed task\(s\) of demo\.fail would be retried; pass --yes", Assert.Single(Lines(asked.StandardError)));
+        Assert.Equal("failed", (await stack.Http.GetTaskAsync(task.Id)).State);
+
+        var done = Json(await Run("retry", "--failed", "--name", "demo.fail", "--yes", "--json"));
+        Assert.True(done.GetProperty("touched").GetInt64() >= 1);
+        Assert.Equal(done.GetProperty("matched").GetInt64(), done.GetProperty("touched").GetInt64());
+        Assert.Equal(2, (await stack.Http.WaitForStateAsync(task.Id, "succeeded")).Attempts);
+
+        var none = await Run("retry", "--failed", "--name", "no.such.task", "--yes");
+        Assert.True(none.ExitCode == 0, none.StandardError);
+        Assert.Equal("No failed tasks of no.such.task.", none.StandardOutput.Trim());
+        Assert.Equal(2, (await Run("retry", "--failed", task.Id.ToString())).ExitCode);
+        Assert.Equal(2, (await Run("retry", task.Id.ToString(), "--yes")).ExitCode);
+    }
+
+    [Fact]
     public async Task List_follows_cursors_to_the_limit_or_the_end()
     {
         var queue = $"q{Guid.NewGuid():N}"[..20];

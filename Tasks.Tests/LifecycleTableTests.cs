@@ -131,9 +131,10 @@ public sealed partial class LifecycleTableTests
     {
         public static bool Writes(string sql) => Assignment().IsMatch(Clean(sql)) || Insert().IsMatch(Clean(sql));
 
-        /// <summary>What it may move to; a statement that doesn't set the state leaves it as it found it.</summary>
+        /// <summary>What it may move to; a statement that doesn't set the state leaves it as it found it, a delete in none.</summary>
         public static IEnumerable<TaskState> Targets(string sql)
         {
+            if (Delete().IsMatch(Clean(sql))) return [];
             var assignment = Assignment().Match(Clean(sql));
             if (!assignment.Success) return Sources(sql);
             return Literal().Matches(assignment.Groups["value"].Value)
@@ -172,6 +173,9 @@ public sealed partial class LifecycleTableTests
         // An assignment, never qualified in SQL: "SET state = ..." or ", state = ...".
         [GeneratedRegex(@"(?:\bSET|,)\s*state\s*=(?!=)\s*(?<value>CASE\b.*?\bEND\b|'[a-z]+')", RegexOptions.Singleline)]
         private static partial Regex Assignment();
+
+        [GeneratedRegex(@"^\s*DELETE\s+FROM\s+tasks\b")]
+        private static partial Regex Delete();
 
         [GeneratedRegex(@"INSERT\s+INTO\s+tasks\s*\([^)]*\bstate\b")]
         private static partial Regex Insert();

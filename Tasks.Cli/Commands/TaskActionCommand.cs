@@ -16,16 +16,19 @@ public static class TaskActionCommand
         """, "cancel requested");
 
     public static Command Retry() => Create("retry", "retry", """
-        Run failed, canceled or expired tasks again (needs an admin key).
+        Run failed, canceled or expired tasks again (needs an admin key); --failed: every failed task (of a name).
         Example: tasksctl retry 0193c1de-8a4f-7cc2-9d1e-2b0f5a6c7d8e 0193c1de-9b50-7aa1-8c3d-4e5f6a7b8c9d
-        """, "retried");
+        Example: tasksctl retry --failed --name reports.generate --yes
+        """, "retried", RetryFailed.Options);
 
-    private static Command Create(string name, string action, string description, string done)
+    private static Command Create(string name, string action, string description, string done, RetryFailed.OptionSet? bulk = null)
     {
-        var ids = new Argument<Guid[]>("ID") { Description = "Task ids", Arity = ArgumentArity.OneOrMore };
+        var ids = new Argument<Guid[]>("ID") { Description = "Task ids", Arity = bulk is null ? ArgumentArity.OneOrMore : ArgumentArity.ZeroOrMore };
         var command = new Command(name, description) { ids };
+        bulk?.AddTo(command, ids);
         Session.SetAction(command, async (parse, session, ct) =>
         {
+            if (bulk is not null && parse.GetValue(bulk.Failed)) return await RetryFailed.RunAsync(parse, bulk, session, ct);
             var exit = ExitCodes.Ok;
             var items = new List<JsonElement>();
             foreach (var id in parse.GetValue(ids)!)

@@ -12,6 +12,7 @@ namespace Tasks.Core.Lifecycle;
 ///      │ release when due  │ cancel/expire  │  └─────▶ canceled / expired ──retry by hand──▶ pending
 ///   scheduled ◀────────────┼── retry ───────┘
 /// </code>
+/// The bulk actions make RetryByHand, CancelWaiting and Delete for every task of a filter, in batches (Moves/*Matching).
 /// </summary>
 public static class TaskLifecycle
 {
@@ -41,4 +42,6 @@ public static class TaskLifecycle
     public static readonly Move CancelWaiting = new(Actor.Api, [Pending, Scheduled, Queued], [Canceled], "finished_at, updated_at");
     public static readonly Move RequestCancel = new(Actor.Api, [Running], [Running], "updated_at (cancel_requested: the worker cancels)");
     public static readonly Move RetryByHand = new(Actor.Api, [Failed, Canceled, Expired], [Pending], "updated_at; finished_at, scheduled_for cleared");
+    // The bulk actions' delete: a finished task leaves the table (no state after it).
+    public static readonly Move Delete = new(Actor.Api, [Succeeded, Failed, Canceled, Expired], [], "none: the row goes");
 }

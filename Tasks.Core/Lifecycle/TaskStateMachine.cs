@@ -36,6 +36,10 @@ public sealed class TaskStateMachine : IAsyncDisposable
         HandBack = new HandBack(relaxed);
         RequestCancel = new RequestCancel(dataSource, clock, current);
         RetryByHand = new RetryByHand(dataSource);
+        RetryMatching = new RetryMatching(dataSource);
+        CancelMatching = new CancelMatching(dataSource, clock);
+        DeleteMatching = new DeleteMatching(dataSource);
+        _dataSource = dataSource;
         Heartbeat = new Heartbeat(dataSource); // a lost renewal would shrink the lease margin
         Progress = new Progress(relaxed, clock, retry);
         CurrentState = current;
@@ -56,6 +60,9 @@ public sealed class TaskStateMachine : IAsyncDisposable
     // The API's.
     public RequestCancel RequestCancel { get; }
     public RetryByHand RetryByHand { get; }
+    public RetryMatching RetryMatching { get; }
+    public CancelMatching CancelMatching { get; }
+    public DeleteMatching DeleteMatching { get; }
     // Not moves.
     public Heartbeat Heartbeat { get; }
     public Progress Progress { get; }
@@ -103,6 +110,12 @@ public sealed class TaskStateMachine : IAsyncDisposable
     public Task<bool> RetryByHandAsync(Guid id, CancellationToken ct) => RetryByHand.RetryAsync(id, ct);
 
     public Task<TaskState?> GetStateAsync(Guid id, CancellationToken ct) => CurrentState.GetAsync(id, ct);
+
+    /// <summary>How many tasks in <paramref name="states"/> match the filter: what a bulk move would touch.</summary>
+    public Task<long> CountMatchingAsync(IReadOnlyList<TaskState> states, Queries.TaskFilter filter, CancellationToken ct) =>
+        MatchingBatch.CountAsync(_dataSource, states, filter, ct);
+
+    private readonly NpgsqlDataSource _dataSource;
 
     public Task<LeaseRenewal> HeartbeatAsync(IReadOnlyCollection<Guid> running, string worker, CancellationToken ct) =>
         Heartbeat.RenewAsync(running, worker, ct);

@@ -6,9 +6,9 @@ using Tasks.Core.Lifecycle;
 namespace Tasks.Core.Queries;
 
 /// <summary>
-/// Every read of tasks, for the JSON API and (later) the dashboard pages alike. Lists are keyset-paged on the
-/// UUIDv7 id (newest first) and use the (state, id) index of tasks or the (name|queue, id) indexes of
-/// task_lookup; they never read the large columns.
+/// Every read of tasks, for the JSON API and the dashboard pages alike. Lists are keyset-paged on the UUIDv7 id
+/// (newest first) and use the (state, id) index of tasks or the (name|queue, id) indexes of task_lookup; they never
+/// read the large columns.
 /// </summary>
 public sealed class TaskQueries(TasksDbContext db)
 {
@@ -20,7 +20,10 @@ public sealed class TaskQueries(TasksDbContext db)
     public async Task<(List<TaskSummary> Items, Guid? Next)> ListAsync(TaskFilter filter, CancellationToken ct)
     {
         var query = db.Tasks.AsNoTracking();
-        if (filter.After is { } after) query = query.Where(t => t.Id < after);
+        // The time range and the cursor are both id bounds: whichever index walks, it starts and stops at them.
+        var (below, atLeast) = Bounds(filter);
+        if (below is { } upper) query = query.Where(t => t.Id < upper);
+        if (atLeast is { } lower) query = query.Where(t => t.Id >= lower);
         if (filter.Name is not null || filter.Queue is not null)
         {
             // Walked in id order through task_lookup's (name|queue, id) index, each task then found by key. The
@@ -29,11 +32,14 @@ public sealed class TaskQueries(TasksDbContext db)
             var lookup = db.TaskLookup;
             if (filter.Name is { } name) lookup = lookup.Where(l => l.Name == name);
             if (filter.Queue is { } queue) lookup = lookup.Where(l => l.Queue == queue);
-            if (filter.After is { } cursor) lookup = lookup.Where(l => l.Id < cursor);
+            if (below is { } cursor) lookup = lookup.Where(l => l.Id < cursor);
+            if (atLeast is { } from) lookup = lookup.Where(l => l.Id >= from);
             query = lookup.Join(query, l => l.Id, t => t.Id, (l, t) => t);
         }
         if (filter.State is { } state) query = query.Where(t => t.State == state);
         if (filter.Schedule is { } schedule) query = query.Where(t => t.ScheduleName == schedule);
+        if (filter.Error is { } error) // as FilterSql: the first line, and a task without an error has an empty one
+            query = query.Where(t => t.Error == error || t.Error!.StartsWith(error + "\n") || (error == "" && t.Error == null));
 
         var items = await query
             .OrderByDescending(t => t.Id)
@@ -50,6 +56,27 @@ public sealed class TaskQueries(TasksDbContext db)
         }
         return (items, next);
     }
+
+    /// <summary>A filter's id bounds: below (exclusive; the cursor or <c>to</c>, whichever is lower) and at least (<c>from</c>).</summary>
+    public static (Guid? Below, Guid? AtLeast) Bounds(TaskFilter filter)
+    {
+        Guid? below = filter.To is { } to ? TaskFilter.IdAt(to) : null;
+        if (filter.After is { } after && (below is null || after.CompareTo(below.Value) < 0)) below = after;
+        return (below, filter.From is { } from ? TaskFilter.IdAt(from) : null);
+    }
+
+    /// <summary>
+    /// Failed tasks grouped by name and their error's first line, the most recently failed group first. Reads only
+    /// failed rows, through the (state, id) index: failed is the small dead set, not the table.
+    /// </summary>
+    public Task<List<FailedGroup>> FailedGroupsAsync(int limit, CancellationToken ct) =>
+        db.Database.SqlQuery<FailedGroup>(
+            $"""
+            SELECT name, split_part(coalesce(error, ''), E'\n', 1) AS error, count(*)::bigint AS count,
+                   max(finished_at) AS last_failed_at
+            FROM tasks WHERE state = 'failed'
+            GROUP BY 1, 2 ORDER BY 4 DESC NULLS LAST, 1, 2 LIMIT {limit}
+            """).ToListAsync(ct);
 
     /// <summary>
     /// Tasks per state, exact and as of one snapshot, without counting rows: the triggers of the StateCounts
@@ -68,3 +95,6 @@ public sealed class TaskQueries(TasksDbContext db)
 
     private sealed record StateCount(string State, long Count);
 }
+
+/// <summary>A group of the failed view: how many failed tasks of a name share an error's first line, and when the last failed.</summary>
+public sealed record FailedGroup(string Name, string Error, long Count, DateTimeOffset? LastFailedAt);

@@ -25,6 +25,7 @@ public static class TasksApi
         api.MapPost("/batch", EnqueueBatch).RequireAuthorization(ApiKeyScopes.Enqueue);
         api.MapPost("/{id:guid}/cancel", CancelTask).RequireAuthorization(ApiKeyScopes.Admin);
         api.MapPost("/{id:guid}/retry", RetryTask).RequireAuthorization(ApiKeyScopes.Admin);
+        api.MapBulkApi();
         return api;
     }
 
@@ -77,17 +78,10 @@ public static class TasksApi
 
     public static async Task<Results<Ok<TaskPage>, ProblemHttpResult>> ListTasks(
         TaskQueries queries, [FromQuery] string? state, [FromQuery] string? name, [FromQuery] string? queue,
-        [FromQuery] string? schedule, [FromQuery] string? limit, [FromQuery] string? cursor, CancellationToken ct)
+        [FromQuery] string? schedule, [FromQuery] string? from, [FromQuery] string? to, [FromQuery] string? error,
+        [FromQuery] string? limit, [FromQuery] string? cursor, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
-        TaskState? stateFilter = null;
-        if (state is not null)
-        {
-            if (TaskStateMachine.TryParseState(state, out var s)) stateFilter = s;
-            else errors["state"] = [$"Unknown state '{state}'. States: {string.Join(", ", TaskStateMachine.Names.Values)}."];
-        }
-        foreach (var (field, value) in new[] { ("name", name), ("queue", queue), ("schedule", schedule) })
-            if (value?.Contains('\0', StringComparison.Ordinal) == true) errors[field] = [$"{field} must not contain NUL characters."];
         var size = 50;
         if (limit is not null && (!int.TryParse(limit, System.Globalization.CultureInfo.InvariantCulture, out size) || size is < 1 or > TaskQueries.MaxLimit))
             errors["limit"] = [$"limit must be a whole number from 1 to {TaskQueries.MaxLimit}."];
@@ -97,9 +91,10 @@ public static class TasksApi
             if (Cursor.TryDecode(cursor, out var c)) after = c;
             else errors["cursor"] = ["cursor is not one this API gave out; pass nextCursor from the previous page unchanged."];
         }
+        var filter = new FilterBody(state, name, queue, schedule, from, to, error).ToFilter(errors, size, after);
         if (errors.Count > 0) return ValidationProblem(errors);
 
-        var (items, next) = await queries.ListAsync(new TaskFilter(stateFilter, name, queue, size, after) { Schedule = schedule }, ct);
+        var (items, next) = await queries.ListAsync(filter!, ct);
         return TypedResults.Ok(new TaskPage([.. items.Select(TaskListItem.From)], next is { } n ? Cursor.Encode(n) : null));
     }
 
