@@ -24,6 +24,7 @@ public static class WebExtensions
         builder.AddTaskSchedules(); // the store only: schedulers fire, the web app never starts one
         builder.Services.AddScoped<ScheduleQueries>();
         builder.AddTasksDashboard();
+        builder.Services.AddScoped<WorkerQueries>();
         return builder;
     }
 
@@ -47,6 +48,7 @@ public static class WebExtensions
         app.MapSchedulesApiV1();
         app.MapUsersApiV1();
         app.MapTasksDashboard();
+        app.MapWorkersApiV1();
         return app;
     }
 }
