@@ -62,7 +62,7 @@ public sealed class TaskStore(TasksDbContext db, TaskStateMachine lifecycle, Tas
         foreach (var t in records) telemetry.Enqueued(t.Name, t.Queue);
     }
 
-    // The id a schedule's fire derives from its schedule and time (docs/design.md, "The beat: the cost of a fire").
+    // The id a schedule's fire derives from its schedule and time (docs/design.md, "The beat", the cost of a fire).
     private static bool IsFireId(TaskRecord r) =>
         r is { ScheduleName: { } schedule, ScheduledFireTime: { } time } && r.Id == Schedules.FireIds.For(schedule, time);
 

@@ -46,7 +46,7 @@ public sealed partial class FireScheduleJob(
             {
                 // The same fire again, same id, so a commit we didn't hear about is found. The database away is
                 // waited out however long it takes: Quartz counts a fire as done once the job returns, so giving
-                // up would lose it (docs/design.md, "A fire outlives an outage").
+                // up would lose it (docs/design.md, "The beat", a fire outlives an outage).
                 LogRetry(logger, e, schedule.Name!, fireTime, attempt);
                 db.ChangeTracker.Clear();
                 await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, MaxDelaySeconds)), clock, ct);
