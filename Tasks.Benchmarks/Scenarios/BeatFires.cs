@@ -51,7 +51,7 @@ public static class BeatFires
                 hosts.Add(scheduler);
                 schedulers.Add(scheduler);
             }
-            foreach (var scheduler in schedulers) await scheduler.WaitReadyAsync(TimeSpan.FromSeconds(60));
+            foreach (var scheduler in schedulers) await scheduler.WaitReadyAsync(TimeSpan.FromSeconds(180)); // 60 s was not enough for three starting at once on a busy 2-core box
             await Task.Delay(TimeSpan.FromSeconds(3)); // past the start-up catch-ups
 
             var from = DateTimeOffset.UtcNow;

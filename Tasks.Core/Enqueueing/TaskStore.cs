@@ -21,7 +21,8 @@ public sealed class TaskStore(TasksDbContext db, TaskStateMachine lifecycle, Tas
     {
         // Only a caller-given id or an idempotency key can name an existing task; a fresh UUIDv7 can't, so the
         // common enqueue skips the look-up (one round trip fewer). A race on either still ends in the retry below.
-        var canRepeat = records.Exists(r => r.IdempotencyKey is not null) || requestedIds.Count > 0;
+        // Nor can a schedule fire's derived id name another task than its own: ON CONFLICT DO NOTHING finds it.
+        var canRepeat = records.Exists(r => r.IdempotencyKey is not null || (requestedIds.Contains(r.Id) && !IsFireId(r)));
         if (!canRepeat && db.Database.CurrentTransaction is null && System.Transactions.Transaction.Current is null
             && !db.ChangeTracker.HasChanges())
         {
@@ -60,6 +61,10 @@ public sealed class TaskStore(TasksDbContext db, TaskStateMachine lifecycle, Tas
         }
         foreach (var t in records) telemetry.Enqueued(t.Name, t.Queue);
     }
+
+    // The id a schedule's fire derives from its schedule and time (docs/design.md, "The beat", the cost of a fire).
+    private static bool IsFireId(TaskRecord r) =>
+        r is { ScheduleName: { } schedule, ScheduledFireTime: { } time } && r.Id == Schedules.FireIds.For(schedule, time);
 
     private Task<List<TaskRecord>> FindAsync(List<TaskRecord> records, CancellationToken ct)
     {

@@ -1,8 +1,10 @@
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Quartz;
 using Tasks.Core.Data;
 using Tasks.Core.Enqueueing;
+using Tasks.Core.Lifecycle;
 using Tasks.Core.Telemetry;
 
 namespace Tasks.Core.Schedules;
@@ -15,7 +17,8 @@ namespace Tasks.Core.Schedules;
 public sealed partial class FireScheduleJob(
     TaskEnqueuer enqueuer, TasksDbContext db, ScheduleTelemetry telemetry, TimeProvider clock, ILogger<FireScheduleJob> logger) : IJob
 {
-    private const int Tries = 5;
+    private const int Tries = 5;          // for an error other than the database being away
+    private const int MaxDelaySeconds = 5;
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
@@ -39,12 +42,14 @@ public sealed partial class FireScheduleJob(
                 LogFired(logger, schedule.Name!, fireTime, result.Tasks[0].Id, lag.TotalMilliseconds);
                 return;
             }
-            catch (Exception e) when (attempt < Tries && e is NpgsqlException or Microsoft.EntityFrameworkCore.DbUpdateException && !ct.IsCancellationRequested)
+            catch (Exception e) when (!ct.IsCancellationRequested && (ConnectionLoss.Is(e) || (attempt < Tries && e is NpgsqlException or DbUpdateException)))
             {
-                // The database is away for a moment: the same fire again, same id, so a commit we didn't hear about is found.
+                // The same fire again, same id, so a commit we didn't hear about is found. The database away is
+                // waited out however long it takes: Quartz counts a fire as done once the job returns, so giving
+                // up would lose it (docs/design.md, "The beat", a fire outlives an outage).
                 LogRetry(logger, e, schedule.Name!, fireTime, attempt);
                 db.ChangeTracker.Clear();
-                await Task.Delay(TimeSpan.FromSeconds(attempt), clock, ct);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, MaxDelaySeconds)), clock, ct);
             }
         }
     }

@@ -18,24 +18,34 @@ public sealed class ScheduleStore(ISchedulerFactory schedulers, TimeProvider clo
     public static JobKey JobKey(string name) => new(name, Group);
     public static TriggerKey TriggerKey(string name) => new(name, Group);
 
+    /// <summary>Every schedule, by name: four reads of the store whatever their number (jobs, their data, triggers, states).</summary>
     public async Task<IReadOnlyList<StoredSchedule>> ListAsync(CancellationToken ct)
     {
         var scheduler = await schedulers.GetScheduler(ct);
         var keys = await scheduler.GetJobKeys(GroupMatcher<JobKey>.GroupEquals(Group), ct);
-        var all = new List<StoredSchedule>(keys.Count);
-        foreach (var key in keys.OrderBy(k => k.Name, StringComparer.Ordinal))
-            if (await GetAsync(key.Name, ct) is { } schedule) all.Add(schedule);
-        return all;
+        if (keys.Count == 0) return [];
+        var jobs = await scheduler.GetJobDetails(keys, ct);
+        var triggers = (await scheduler.GetTriggers([.. keys.Select(k => TriggerKey(k.Name))], ct)).ToDictionary(t => t.Key);
+        var states = (await scheduler.QueryTriggers(new TriggerQuery { Group = GroupMatcher<TriggerKey>.GroupEquals(Group), Take = PagedQuery.All }, ct)).Items.ToDictionary(h => h.Key, h => h.State);
+        return [.. jobs.OrderBy(j => j.Key.Name, StringComparer.Ordinal)
+            .Select(j => Read(j, triggers.GetValueOrDefault(TriggerKey(j.Key.Name)), states.GetValueOrDefault(TriggerKey(j.Key.Name), TriggerState.None)))
+            .OfType<StoredSchedule>()];
     }
 
     public async Task<StoredSchedule?> GetAsync(string name, CancellationToken ct)
     {
         var scheduler = await schedulers.GetScheduler(ct);
         var job = await scheduler.GetJobDetail(JobKey(name), ct);
-        if (job is null || !job.JobDataMap.TryGetString(DefinitionKey, out var json) || json is null) return null;
-        job.JobDataMap.TryGetString(SourceKey, out var source);
+        if (job is null) return null;
         var trigger = await scheduler.GetTrigger(TriggerKey(name), ct);
         var state = trigger is null ? TriggerState.None : await scheduler.GetTriggerState(trigger.Key, ct);
+        return Read(job, trigger, state);
+    }
+
+    private static StoredSchedule? Read(IJobDetail job, ITrigger? trigger, TriggerState state)
+    {
+        if (!job.JobDataMap.TryGetString(DefinitionKey, out var json) || json is null) return null;
+        job.JobDataMap.TryGetString(SourceKey, out var source);
         var paused = state is TriggerState.Paused;
         var next = trigger?.NextFireTimeUtc;
         var upcoming = new List<DateTimeOffset>(5);

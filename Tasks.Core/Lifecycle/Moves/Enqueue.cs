@@ -18,13 +18,13 @@ public sealed class Enqueue(NpgsqlDataSource dataSource, TransientRetry retry) :
         """
         WITH i AS (INSERT INTO tasks (id, name, queue, args, state, max_attempts, time_limit_seconds, backoff_seconds,
                            enqueued_at, updated_at, scheduled_for, expires_at, schedule_name, trace_parent,
-                           api_key_id, attempts, attempts_base, cancel_requested)
+                           api_key_id, scheduled_fire_time, attempts, attempts_base, cancel_requested)
         SELECT id, name, queue, args::jsonb, state, max_attempts, time_limit_seconds, backoff_seconds,
-               enqueued_at, now(), scheduled_for, expires_at, schedule_name, trace_parent, api_key_id, 0, 0, false
+               enqueued_at, now(), scheduled_for, expires_at, schedule_name, trace_parent, api_key_id, scheduled_fire_time, 0, 0, false
         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::float8[],
-                    $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[], $14::uuid[])
+                    $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[], $14::uuid[], $15::timestamptz[])
             AS t(id, name, queue, args, state, max_attempts, time_limit_seconds, backoff_seconds,
-                 enqueued_at, scheduled_for, expires_at, schedule_name, trace_parent, api_key_id)
+                 enqueued_at, scheduled_for, expires_at, schedule_name, trace_parent, api_key_id, scheduled_fire_time)
         ON CONFLICT (id) DO NOTHING)
         SELECT now()
         """;
@@ -70,6 +70,7 @@ public sealed class Enqueue(NpgsqlDataSource dataSource, TransientRetry retry) :
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.ScheduleName).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.TraceParent).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.ApiKeyId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+        cmd.Parameters.Add(Nullable(tasks.ConvertAll(t => t.ScheduledFireTime)));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         var now = reader.GetFieldValue<DateTimeOffset>(0);
