@@ -12,7 +12,7 @@ public sealed record PostgresSettings(string Version, IReadOnlyDictionary<string
     public static readonly string[] Names =
     [
         "fsync", "synchronous_commit", "full_page_writes", "wal_level", "shared_buffers", "commit_delay",
-        "commit_siblings", "max_connections", "wal_compression", "max_wal_size",
+        "commit_siblings", "max_connections", "wal_compression", "max_wal_size", "wal_sync_method",
     ];
 
     /// <summary>What users run: a committed write survives a crash of the server or the machine.</summary>

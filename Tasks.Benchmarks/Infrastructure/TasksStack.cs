@@ -140,6 +140,7 @@ public sealed class TasksStack : IAsyncDisposable
     public async Task<Burst> BurstAsync(int total, int callers, int batch, TimeSpan timeout)
     {
         var (since, finishedBefore) = await MarkRunAsync();
+        var walBefore = await WalActivity.ReadAsync(Isolated.Postgres);
         var cpuBefore = CpuTime.Now(_workers.Select(w => w.Pid));
         var left = total;
         var peak = 0.0;
@@ -166,6 +167,7 @@ public sealed class TasksStack : IAsyncDisposable
         var enqueueSeconds = enqueueClock.Elapsed.TotalSeconds;
         await WaitFinishedAsync(finishedBefore + total, timeout);
         var cpu = CpuTime.PerTask(cpuBefore, CpuTime.Now(_workers.Select(w => w.Pid)), total);
+        BenchContext.Log("  " + (await WalActivity.ReadAsync(Isolated.Postgres)).PerTask(walBefore, total));
         await sampling.CancelAsync();
         await sampler;
 
@@ -219,6 +221,7 @@ public sealed class TasksStack : IAsyncDisposable
     {
         var (since, finishedBefore) = await MarkRunAsync();
         var activityBefore = await TableActivityAsync();
+        var walBefore = await WalActivity.ReadAsync(Isolated.Postgres);
         var cpuBefore = CpuTime.Now(_workers.Select(w => w.Pid));
         var total = (int)(rate * duration.TotalSeconds);
         var inflight = new List<Task>(total);
@@ -233,6 +236,7 @@ public sealed class TasksStack : IAsyncDisposable
         await Task.WhenAll(inflight);
         await WaitFinishedAsync(finishedBefore + total, timeout);
         var cpu = CpuTime.PerTask(cpuBefore, CpuTime.Now(_workers.Select(w => w.Pid)), total);
+        var wal = (await WalActivity.ReadAsync(Isolated.Postgres)).PerTask(walBefore, total);
 
         await using var conn = new NpgsqlConnection(Isolated.Postgres);
         await conn.OpenAsync();
@@ -273,7 +277,7 @@ public sealed class TasksStack : IAsyncDisposable
         foreach (var (process, us) in cpu) figures[CpuPrefix + process] = us;
         await reader.DisposeAsync();
         BenchContext.Log($"  enqueue→start p99 by second (ms): {await SecondsAsync(conn, since)}; "
-            + $"{(activityAfter.Commits - activityBefore.Commits) / total:0.00} commits per task");
+            + $"{(activityAfter.Commits - activityBefore.Commits) / total:0.00} commits per task; {wal}");
         return figures;
     }
 
