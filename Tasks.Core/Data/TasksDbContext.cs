@@ -9,6 +9,8 @@ public sealed class TasksDbContext(DbContextOptions<TasksDbContext> options) : D
     public DbSet<TaskRecord> Tasks => Set<TaskRecord>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<WorkerRecord> Workers => Set<WorkerRecord>();
+    public DbSet<MonitorSnapshot> MonitorSnapshots => Set<MonitorSnapshot>();
+    public DbSet<MonitorAlert> MonitorAlerts => Set<MonitorAlert>();
 
     /// <summary>Read only: written by the triggers on <c>tasks</c>.</summary>
     public IQueryable<TaskLookup> TaskLookup => Set<TaskLookup>().AsNoTracking();
