@@ -37,6 +37,7 @@ public static class WebExtensions
         app.MapTasksApiV1();
         app.MapKeysApiV1();
         app.MapSchedulesApiV1();
+        app.MapMonitorApiV1();
         app.MapGet("/", Overview.Render);
         return app;
     }
