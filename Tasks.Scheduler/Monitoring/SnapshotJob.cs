@@ -34,7 +34,9 @@ public sealed class SnapshotJob(Camera camera, MonitorPruner pruner) : IJob
         q.AddTrigger((services, t) =>
         {
             var intervalMs = services.GetRequiredService<IOptions<MonitorOptions>>().Value.SnapshotSeconds * 1000L;
-            var start = Slot(services.GetRequiredService<TimeProvider>().GetUtcNow().AddMilliseconds(intervalMs), intervalMs);
+            // The next boundary: a scheduler starting replaces the stored trigger with one that fires the same slots.
+            var now = services.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
+            var start = DateTimeOffset.FromUnixTimeMilliseconds((now / intervalMs + 1) * intervalMs);
             t.ForJob(Key).WithIdentity(TriggerKey).StartAt(start).WithSimpleSchedule(s => s
                 .WithInterval(TimeSpan.FromMilliseconds(intervalMs)).RepeatForever()
                 .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount));
