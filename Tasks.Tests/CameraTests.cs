@@ -28,8 +28,6 @@ public sealed class CameraTests(HostsOnlyStack stack) : IClassFixture<HostsOnlyS
         env["Monitor__SnapshotSeconds"] = "1";
         env["Beat__CheckinIntervalSeconds"] = "1";
         env["Beat__CheckinMisfireThresholdSeconds"] = "1";
-        env["Serilog__MinimumLevel__Override__Tasks.Scheduler.Monitoring"] = "Debug"; // a line per snapshot
-        env["Logging__LogLevel__Tasks.Scheduler.Monitoring"] = "Debug";
         foreach (var (k, v) in extra ?? []) env[k] = v;
         return env;
     }
@@ -42,7 +40,9 @@ public sealed class CameraTests(HostsOnlyStack stack) : IClassFixture<HostsOnlyS
         await using (var a = await HostProcess.StartAsync("Tasks.Scheduler", env))
         await using (var b = await HostProcess.StartAsync("Tasks.Scheduler", env))
         {
-            await WaitForAsync(async () => await stack.CountAsync("monitor_snapshots") >= 8, "eight snapshots");
+            // Both are in the cluster from here on: the snapshots taken while both run are the ones that count.
+            var since = DateTimeOffset.UtcNow;
+            await WaitForAsync(async () => await stack.CountAsync("monitor_snapshots WHERE at > $1", since) >= 8, "eight snapshots with both running");
             await a.TerminateAsync();
             await b.TerminateAsync();
             await a.WaitForExitAsync(TimeSpan.FromSeconds(30));
@@ -50,10 +50,11 @@ public sealed class CameraTests(HostsOnlyStack stack) : IClassFixture<HostsOnlyS
             output = a.Output + b.Output;
         }
 
+        // The slot is the key, so no slot is stored twice; none may be missing either.
         var slots = await SlotsAsync();
-        var taken = output.Split('\n').Count(l => l.Contains("Snapshot ", StringComparison.Ordinal) && l.Contains(" taken in ", StringComparison.Ordinal));
-        // No slot stored twice, no stored snapshot missing from the logs.
-        Assert.True(slots.Count == taken, $"{slots.Count} snapshots stored, {taken} logged: {string.Join('\n', output.Split('\n').TakeLast(30))}");
+        var doubled = output.Split('\n').Count(l => l.Contains(" was already taken", StringComparison.Ordinal));
+        TestContext.Current.TestOutputHelper?.WriteLine($"{slots.Count} snapshots, {doubled} second fires of a slot stored nothing");
+        Assert.True(slots.Count >= 8);
         for (var i = 1; i < slots.Count; i++)
             Assert.True(slots[i] - slots[i - 1] == TimeSpan.FromSeconds(1),
                 $"gap or overlap between {slots[i - 1]:HH:mm:ss.fff} and {slots[i]:HH:mm:ss.fff}");
@@ -223,6 +224,35 @@ public sealed class CameraTests(HostsOnlyStack stack) : IClassFixture<HostsOnlyS
         await scheduler.WaitForExitAsync(TimeSpan.FromSeconds(60));
         Assert.NotEqual(0, scheduler.ExitCode);
         Assert.Contains("SnapshotSeconds", scheduler.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_camera_reads_the_tasks_table_through_its_partial_indexes_only()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var db = stack.OpenDatabase();
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct); // rolled back: the rows are this test's alone
+        await using (var load = new NpgsqlCommand(
+            """
+            INSERT INTO tasks (id, name, queue, state, args, attempts, max_attempts, attempts_base, time_limit_seconds, backoff_seconds,
+                               enqueued_at, started_at, updated_at, heartbeat_at, cancel_requested)
+            SELECT gen_random_uuid(), 'demo.echo', 'default', CASE WHEN i % 1000 = 0 THEN 'pending' WHEN i % 1000 = 1 THEN 'running' ELSE 'succeeded' END,
+                   '{}', 1, 3, 0, 300, 2, now(), now(), now() - i * interval '1 second', now(), false
+            FROM generate_series(1, 100000) AS i;
+            ANALYZE tasks;
+            """, conn, tx))
+            await load.ExecuteNonQueryAsync(ct);
+        foreach (var (sql, index) in new[] { (Tasks.Scheduler.Monitoring.Camera.OldestPendingSql, "ix_tasks_pending"), (Tasks.Scheduler.Monitoring.Camera.OverdueSql, "ix_tasks_running") })
+        {
+            var plan = new List<string>();
+            await using (var explain = new NpgsqlCommand($"EXPLAIN {sql}", conn, tx))
+            await using (var reader = await explain.ExecuteReaderAsync(ct))
+                while (await reader.ReadAsync(ct)) plan.Add(reader.GetString(0));
+            var text = string.Join('\n', plan);
+            Assert.Contains(index, text, StringComparison.Ordinal);
+            Assert.DoesNotContain("Seq Scan", text, StringComparison.Ordinal);
+        }
     }
 
     private static string Stats(params (string Name, long Started, long Succeeded, long Failed, long Retried, long InBucket5)[] names) =>

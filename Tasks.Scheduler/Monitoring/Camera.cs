@@ -27,7 +27,11 @@ public sealed partial class Camera(
         var now = clock.GetUtcNow();
         var previous = await db.MonitorSnapshots.AsNoTracking().Where(s => s.At <= slot).OrderByDescending(s => s.At)
             .Select(s => new { s.At, s.Queues, s.Baseline }).FirstOrDefaultAsync(ct);
-        if (previous?.At == slot) return false;
+        if (previous?.At == slot)
+        {
+            LogAlreadyTaken(logger, slot);
+            return false;
+        }
 
         var workers = await db.Workers.AsNoTracking().ToListAsync(ct);
         var figures = workers.Select(w => new WorkerFigures(w.Name, WorkerStates.NameOf(WorkerStates.Of(w, now)), w.Running.Length,
@@ -67,7 +71,11 @@ public sealed partial class Camera(
             previous is null ? null : MonitorJson.Read<Dictionary<string, QueueFigures>>(previous.Queues),
             names, overdue, oldestPending, open.Select(a => (a.Kind, a.Subject)).ToHashSet()), options.Value);
         snapshot.DurationMs = watch.Elapsed.TotalMilliseconds;
-        if (!await InsertAsync(snapshot, ct)) return false; // another scheduler stored this slot meanwhile; the rollback drops nothing of ours
+        if (!await InsertAsync(snapshot, ct))
+        {
+            LogAlreadyTaken(logger, slot); // another scheduler stored this slot meanwhile: the rollback drops nothing of ours
+            return false;
+        }
         var ended = open.Where(a => !wanted.ContainsKey((a.Kind, a.Subject))).ToList();
         var raised = wanted.Where(w => !open.Exists(a => a.Kind == w.Key.Kind && a.Subject == w.Key.Subject)).ToList();
         var endedIds = ended.Select(a => a.Id).ToArray();
@@ -95,6 +103,17 @@ public sealed partial class Camera(
 
     private static NpgsqlParameter Json(string value) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Jsonb };
 
+    /// <summary>The oldest pending task's age in seconds: the first entry of the partial index <c>ix_tasks_pending</c>.</summary>
+    public const string OldestPendingSql = "SELECT extract(epoch FROM now() - min(updated_at))::float8 FROM tasks WHERE state = 'pending'";
+
+    /// <summary>Tasks running past their time limit, through the partial index <c>ix_tasks_running</c> (running tasks only).</summary>
+    public const string OverdueSql =
+        """
+        SELECT id, name, worker FROM tasks
+        WHERE state = 'running' AND started_at < now() - make_interval(secs => time_limit_seconds)
+        ORDER BY heartbeat_at LIMIT 100
+        """;
+
     /// <summary>
     /// The oldest pending task's age (the first entry of <c>ix_tasks_pending</c>) and the tasks running past their
     /// time limit (from <c>ix_tasks_running</c>, which holds only running tasks): index look-ups, whatever the table's size.
@@ -102,13 +121,8 @@ public sealed partial class Camera(
     private async Task<(double? OldestPending, List<(Guid, string, string?)> Overdue)> ReadTasksAsync(CancellationToken ct)
     {
         await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(new("SELECT extract(epoch FROM now() - min(updated_at))::float8 FROM tasks WHERE state = 'pending'"));
-        batch.BatchCommands.Add(new(
-            """
-            SELECT id, name, worker FROM tasks
-            WHERE state = 'running' AND started_at < now() - make_interval(secs => time_limit_seconds)
-            ORDER BY heartbeat_at LIMIT 100
-            """));
+        batch.BatchCommands.Add(new(OldestPendingSql));
+        batch.BatchCommands.Add(new(OverdueSql));
         await using var reader = await batch.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         double? oldest = reader.IsDBNull(0) ? null : reader.GetDouble(0);
@@ -139,6 +153,9 @@ public sealed partial class Camera(
 
     [LoggerMessage(LogLevel.Debug, "Snapshot {Slot:O} taken in {Milliseconds:F1} ms: {Workers} workers, {Names} task names, {Queues} queues")]
     private static partial void LogTaken(ILogger logger, DateTimeOffset slot, double milliseconds, int workers, int names, int queues);
+
+    [LoggerMessage(LogLevel.Information, "Snapshot {Slot:O} was already taken: this fire stores nothing")]
+    private static partial void LogAlreadyTaken(ILogger logger, DateTimeOffset slot);
 
     [LoggerMessage(LogLevel.Warning, "Reading the queues from RabbitMQ's management API failed; the snapshot has none")]
     private static partial void LogQueuesFailed(ILogger logger, Exception e);
