@@ -23,11 +23,8 @@ public static class SchedulerExtensions
         builder.AddTasksCore();
         // The beat: config schedules reconciled first (hosted services start in order), then the clustered scheduler.
         builder.Services.AddHostedService<ScheduleReconciler>();
-        builder.AddTaskSchedules(q =>
-        {
-            q.AddTriggerListener<MisfireListener>([GroupMatcher<TriggerKey>.GroupEquals(ScheduleStore.Group)]);
-            SnapshotJob.Schedule(q);
-        });
+        builder.Services.AddHostedService<SnapshotTrigger>();
+        builder.AddTaskSchedules(q => q.AddTriggerListener<MisfireListener>([GroupMatcher<TriggerKey>.GroupEquals(ScheduleStore.Group)]));
         builder.Services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         return builder;
     }

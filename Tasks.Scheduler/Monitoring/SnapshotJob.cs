@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Quartz;
 using Tasks.Core.Monitoring;
 
@@ -26,20 +25,4 @@ public sealed class SnapshotJob(Camera camera, MonitorPruner pruner) : IJob
     /// <summary>The slot boundary nearest to <paramref name="fireTime"/>: triggers start on a boundary, so every scheduler's fires map alike.</summary>
     public static DateTimeOffset Slot(DateTimeOffset fireTime, long intervalMs) =>
         DateTimeOffset.FromUnixTimeMilliseconds((fireTime.ToUnixTimeMilliseconds() + intervalMs / 2) / intervalMs * intervalMs);
-
-    /// <summary>The job and its trigger, starting at the next slot boundary; a misfire waits for the next slot.</summary>
-    public static void Schedule(IQuartzBuilder q)
-    {
-        q.AddJob<SnapshotJob>(j => j.WithIdentity(Key).StoreDurably().WithDescription("The monitor's snapshot"));
-        q.AddTrigger((services, t) =>
-        {
-            var intervalMs = services.GetRequiredService<IOptions<MonitorOptions>>().Value.SnapshotSeconds * 1000L;
-            // The next boundary: a scheduler starting replaces the stored trigger with one that fires the same slots.
-            var now = services.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
-            var start = DateTimeOffset.FromUnixTimeMilliseconds((now / intervalMs + 1) * intervalMs);
-            t.ForJob(Key).WithIdentity(TriggerKey).StartAt(start).WithSimpleSchedule(s => s
-                .WithInterval(TimeSpan.FromMilliseconds(intervalMs)).RepeatForever()
-                .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount));
-        });
-    }
 }
