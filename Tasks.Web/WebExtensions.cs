@@ -22,6 +22,7 @@ public static class WebExtensions
         builder.AddTasksCore(retryQueries: true);
         builder.AddTaskSchedules(); // the store only: schedulers fire, the web app never starts one
         builder.Services.AddScoped<ScheduleQueries>();
+        builder.Services.AddScoped<WorkerQueries>();
         return builder;
     }
 
@@ -38,6 +39,7 @@ public static class WebExtensions
         app.MapKeysApiV1();
         app.MapSchedulesApiV1();
         app.MapMonitorApiV1();
+        app.MapWorkersApiV1();
         app.MapGet("/", Overview.Render);
         return app;
     }

@@ -5,6 +5,7 @@ using Tasks.Contracts.Maintenance;
 using Tasks.Core.Hosting;
 using Tasks.Worker.Execution;
 using Tasks.Worker.Handlers;
+using Tasks.Worker.Monitoring;
 
 namespace Tasks.Worker;
 
@@ -21,6 +22,8 @@ public static class WorkerExtensions
         services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).ValidateDataAnnotations()
             .Validate<IOptions<TasksOptions>>((w, tasks) => w.CancelPollMilliseconds * 4L <= tasks.Value.LeaseSeconds * 1000L,
                 "Worker:CancelPollMilliseconds must be at most a quarter of Tasks:LeaseSeconds: each poll renews the running tasks' leases.")
+            .Validate(w => w.HeartbeatSeconds * 1000L >= w.CancelPollMilliseconds,
+                "Worker:HeartbeatSeconds must be at least Worker:CancelPollMilliseconds: the heartbeat goes with a lease renewal.")
             .ValidateOnStart();
         var worker = builder.Configuration.GetSection(WorkerOptions.Section).Get<WorkerOptions>() ?? new WorkerOptions();
         var grace = TimeSpan.FromSeconds(worker.ShutdownGraceSeconds);
@@ -37,6 +40,9 @@ public static class WorkerExtensions
         services.AddSingleton<PutBack>();
         services.AddSingleton<OutcomeRecorder>();
         services.AddSingleton<TaskRunner>();
+        services.AddSingleton<WorkerCounters>();
+        services.AddSingleton<WorkerHeartbeat>();
+        // Before MassTransit's: hosts stop in reverse order, so its last beat (stopped) follows the drained bus.
         services.AddHostedService<CancelWatcher>();
 
         // SIGTERM: stop taking messages, give running tasks the grace period, then fire their tokens; what is
