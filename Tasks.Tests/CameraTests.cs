@@ -103,6 +103,41 @@ public sealed class CameraTests(HostsOnlyStack stack) : IClassFixture<HostsOnlyS
     }
 
     [Fact]
+    public async Task A_snapshot_counts_per_name_the_tasks_a_real_worker_ran()
+    {
+        var queue = $"cam-{Guid.NewGuid():N}"[..16];
+        await using var scheduler = await HostProcess.StartAsync("Tasks.Scheduler", SchedulerEnvironment());
+        var worker = await stack.StartWorkerAsync(new() { ["Worker:Queues"] = queue, ["Worker:HeartbeatSeconds"] = "1", ["Worker:Name"] = queue });
+        try
+        {
+            var tasks = new List<Guid>();
+            for (var i = 0; i < 6; i++) tasks.Add((await stack.Http.EnqueueAsync(new { name = "demo.echo", queue, args = new { } })).Id);
+            // Fails its first attempt (retried at once), then succeeds; another fails for good.
+            tasks.Add((await stack.Http.EnqueueAsync(new { name = "demo.fail", queue, args = new { failTimes = 1 }, backoffSeconds = 0 })).Id);
+            tasks.Add((await stack.Http.EnqueueAsync(new { name = "demo.fail", queue, args = new { failTimes = 5 }, maxAttempts = 1 })).Id);
+            foreach (var id in tasks) await stack.Http.WaitForAsync(id, t => t.State is "succeeded" or "failed");
+
+            // Once a snapshot has seen the worker's last counts, the snapshots add up to what ran: the worker is new, so all it counted.
+            await WaitForSnapshotAsync($"(baseline -> '{queue}' -> 'stats' -> 'demo.echo' ->> 'started') = '6' AND (baseline -> '{queue}' -> 'stats' -> 'demo.fail' ->> 'started') = '3'");
+            var far = DateTimeOffset.UtcNow.AddDays(1);
+            var echo = await SumAsync("demo.echo", DateTimeOffset.MinValue, far);
+            var fail = await SumAsync("demo.fail", DateTimeOffset.MinValue, far);
+            Assert.Equal((6L, 6L, 0L, 0L), echo);
+            Assert.Equal((3L, 1L, 1L, 1L), fail); // three attempts: one retried, one succeeded, one failed
+            // And to what the tasks table says ran.
+            Assert.Equal(echo.Succeeded, await stack.CountAsync("tasks WHERE queue = $1 AND name = 'demo.echo' AND state = 'succeeded'", queue));
+            Assert.Equal((fail.Succeeded, fail.Failed), (
+                await stack.CountAsync("tasks WHERE queue = $1 AND name = 'demo.fail' AND state = 'succeeded'", queue),
+                await stack.CountAsync("tasks WHERE queue = $1 AND name = 'demo.fail' AND state = 'failed'", queue)));
+        }
+        finally
+        {
+            await worker.StopAsync();
+            await worker.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_queue_with_messages_and_no_consumer_raises_an_alert_that_a_consumer_ends()
     {
         var queue = $"nc-{Guid.NewGuid():N}"[..16];
