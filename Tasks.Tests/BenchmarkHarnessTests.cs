@@ -79,7 +79,7 @@ public sealed class BenchmarkHarnessTests
 
             var scenarios = results["scenarios"]!.AsObject();
             Assert.Equal(
-                ["beat", "broker", "bus", "celery", "endToEnd", "endToEndOneMessagePerTask", "hangfire", "http", "latency", "memory", "query", "scaleOut"],
+                ["beat", "broker", "bus", "camera", "celery", "endToEnd", "endToEndOneMessagePerTask", "hangfire", "heartbeat", "http", "latency", "memory", "query", "scaleOut"],
                 scenarios.Select(s => s.Key).Order(StringComparer.Ordinal));
             foreach (var (key, scenario) in scenarios)
             {

@@ -48,6 +48,7 @@ public static class WebExtensions
         app.MapSchedulesApiV1();
         app.MapUsersApiV1();
         app.MapTasksDashboard();
+        app.MapMonitorApiV1();
         app.MapWorkersApiV1();
         return app;
     }

@@ -13,6 +13,8 @@ public sealed class TasksDbContext(DbContextOptions<TasksDbContext> options) : D
     public DbSet<DashboardUser> Users => Set<DashboardUser>();
     /// <summary>The web hosts' Data Protection key ring (what signs the dashboard's cookies), shared by every instance.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+    public DbSet<MonitorSnapshot> MonitorSnapshots => Set<MonitorSnapshot>();
+    public DbSet<MonitorAlert> MonitorAlerts => Set<MonitorAlert>();
 
     /// <summary>Read only: written by the triggers on <c>tasks</c>.</summary>
     public IQueryable<TaskLookup> TaskLookup => Set<TaskLookup>().AsNoTracking();

@@ -1,10 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
 using Npgsql;
-using Tasks.Core.Hosting;
 using Tasks.Core.Telemetry;
 
 namespace Tasks.Scheduler.Monitoring;
@@ -17,34 +13,18 @@ namespace Tasks.Scheduler.Monitoring;
 public sealed partial class BacklogMonitor : BackgroundService
 {
     private readonly NpgsqlDataSource _dataSource;
-    private readonly IHttpClientFactory _http;
-    private readonly Uri? _management;
-    private readonly string _vhost;
+    private readonly RabbitManagement _rabbit;
     private readonly TimeProvider _clock;
     private readonly ILogger<BacklogMonitor> _logger;
     private readonly ConcurrentDictionary<string, long> _queueDepths = new();
     private long _pending, _scheduled;
 
-    public BacklogMonitor(
-        NpgsqlDataSource dataSource, IHttpClientFactory http, IConfiguration configuration, IMeterFactory meters,
-        TimeProvider clock, ILogger<BacklogMonitor> logger)
+    public BacklogMonitor(NpgsqlDataSource dataSource, RabbitManagement rabbit, IMeterFactory meters, TimeProvider clock, ILogger<BacklogMonitor> logger)
     {
         _dataSource = dataSource;
-        _http = http;
+        _rabbit = rabbit;
         _clock = clock;
         _logger = logger;
-        var rabbit = new Uri(ConnectionSettings.Require(configuration, ConnectionSettings.RabbitMq));
-        _vhost = rabbit.AbsolutePath.Trim('/') is { Length: > 0 } v ? Uri.UnescapeDataString(v) : "/";
-        if (configuration["RabbitMq:ManagementUrl"] is { Length: > 0 } url)
-        {
-            var management = new UriBuilder(url);
-            if (string.IsNullOrEmpty(management.UserName) && rabbit.UserInfo.Split(':') is [var user, var password])
-            {
-                management.UserName = user;
-                management.Password = password;
-            }
-            _management = management.Uri;
-        }
 
         var meter = meters.Create(TasksTelemetry.Name);
         meter.CreateObservableGauge("tasks.outbox.backlog", () => Interlocked.Read(ref _pending),
@@ -64,7 +44,7 @@ public sealed partial class BacklogMonitor : BackgroundService
             try
             {
                 await SampleDatabaseAsync(stoppingToken);
-                if (_management is not null) await SampleQueuesAsync(_management, stoppingToken);
+                if (_rabbit.Configured) await SampleQueuesAsync(stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
@@ -83,20 +63,9 @@ public sealed partial class BacklogMonitor : BackgroundService
         Interlocked.Exchange(ref _scheduled, reader.GetInt64(1));
     }
 
-    private async Task SampleQueuesAsync(Uri management, CancellationToken ct)
+    private async Task SampleQueuesAsync(CancellationToken ct)
     {
-        using var http = _http.CreateClient(nameof(BacklogMonitor));
-        using var request = new HttpRequestMessage(HttpMethod.Get,
-            new Uri(management, $"api/queues/{Uri.EscapeDataString(_vhost)}?columns=name,messages_ready"));
-        if (!string.IsNullOrEmpty(management.UserInfo))
-            request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
-                Convert.ToBase64String(Encoding.UTF8.GetBytes(Uri.UnescapeDataString(management.UserInfo))));
-        using var response = await http.SendAsync(request, ct);
-        response.EnsureSuccessStatusCode();
-        using var json = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(ct), cancellationToken: ct);
-        foreach (var queue in json.RootElement.EnumerateArray())
-            if (queue.TryGetProperty("messages_ready", out var ready))
-                _queueDepths[queue.GetProperty("name").GetString()!] = ready.GetInt64();
+        foreach (var (name, queue) in await _rabbit.QueuesAsync(ct)) _queueDepths[name] = queue.Depth;
     }
 
     [LoggerMessage(LogLevel.Warning, "Sampling backlogs and queue depths failed; gauges keep their last values")]

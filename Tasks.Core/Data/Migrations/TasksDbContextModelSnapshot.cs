@@ -95,6 +95,141 @@ namespace Tasks.Core.Data.Migrations
                         });
                 });
 
+            modelBuilder.Entity("Tasks.Core.Entities.MonitorAlert", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Detail")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("detail");
+
+                    b.Property<DateTimeOffset?>("EndedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("ended_at");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(50)
+                        .HasColumnType("character varying(50)")
+                        .HasColumnName("kind");
+
+                    b.Property<DateTimeOffset>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Subject")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)")
+                        .HasColumnName("subject");
+
+                    b.HasKey("Id")
+                        .HasName("pk_monitor_alerts");
+
+                    b.HasIndex("EndedAt")
+                        .HasDatabaseName("ix_monitor_alerts_ended")
+                        .HasFilter("ended_at IS NOT NULL");
+
+                    b.HasIndex("Kind", "Subject")
+                        .IsUnique()
+                        .HasDatabaseName("ix_monitor_alerts_open")
+                        .HasFilter("ended_at IS NULL");
+
+                    b.HasIndex("StartedAt", "Id")
+                        .HasDatabaseName("ix_monitor_alerts_started_at_id");
+
+                    b.ToTable("monitor_alerts", (string)null);
+                });
+
+            modelBuilder.Entity("Tasks.Core.Entities.MonitorSnapshot", b =>
+                {
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("at");
+
+                    b.Property<string>("Baseline")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("baseline");
+
+                    b.Property<double>("DurationMs")
+                        .HasColumnType("double precision")
+                        .HasColumnName("duration_ms");
+
+                    b.Property<long>("Failed")
+                        .HasColumnType("bigint")
+                        .HasColumnName("failed");
+
+                    b.Property<double>("IntervalSeconds")
+                        .HasColumnType("double precision")
+                        .HasColumnName("interval_seconds");
+
+                    b.Property<string>("Names")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("names");
+
+                    b.Property<double?>("OutboxOldestSeconds")
+                        .HasColumnType("double precision")
+                        .HasColumnName("outbox_oldest_seconds");
+
+                    b.Property<long>("OutboxPending")
+                        .HasColumnType("bigint")
+                        .HasColumnName("outbox_pending");
+
+                    b.Property<string>("Queues")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("queues");
+
+                    b.Property<long>("Retried")
+                        .HasColumnType("bigint")
+                        .HasColumnName("retried");
+
+                    b.Property<long>("Scheduled")
+                        .HasColumnType("bigint")
+                        .HasColumnName("scheduled");
+
+                    b.Property<long>("Started")
+                        .HasColumnType("bigint")
+                        .HasColumnName("started");
+
+                    b.Property<string>("States")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("states");
+
+                    b.Property<long>("Succeeded")
+                        .HasColumnType("bigint")
+                        .HasColumnName("succeeded");
+
+                    b.Property<string>("Workers")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("workers");
+
+                    b.Property<int>("WorkersOffline")
+                        .HasColumnType("integer")
+                        .HasColumnName("workers_offline");
+
+                    b.Property<int>("WorkersOnline")
+                        .HasColumnType("integer")
+                        .HasColumnName("workers_online");
+
+                    b.Property<int>("WorkersStopped")
+                        .HasColumnType("integer")
+                        .HasColumnName("workers_stopped");
+
+                    b.HasKey("At")
+                        .HasName("pk_monitor_snapshots");
+
+                    b.ToTable("monitor_snapshots", (string)null);
             modelBuilder.Entity("Tasks.Core.Entities.DashboardUser", b =>
                 {
                     b.Property<Guid>("Id")
