@@ -83,7 +83,7 @@ public sealed class WorkerControlTests(WorkerControlTests.Stack stack) : IClassF
     {
         var (queue, other) = (Unique("paused"), Unique("other"));
         var name = Unique("w");
-        await using var worker = await StartWorkerAsync(name, $"{queue},{other}", ("Worker__Concurrency", "1"));
+        await using var worker = await StartWorkerAsync(name, $"{queue},{other}", ("Worker__Concurrency", "1"), ("Worker__HeartbeatSeconds", "1"));
         var running = await stack.Http.EnqueueAsync(new { name = "demo.sleep", args = new { seconds = 3 }, queue });
         await stack.Http.WaitForStateAsync(running.Id, "running");
         // Prefetched by the worker, waiting behind the running task for its one slot.
@@ -95,6 +95,7 @@ public sealed class WorkerControlTests(WorkerControlTests.Stack stack) : IClassF
 
         var paused = await ControlAsync(name, queue, "pause");
         Assert.Equal(queue, paused.GetProperty("queue").GetString());
+        await WaitForPausedAsync(name, queue, true); // its heartbeat says so
         Assert.Equal("succeeded", (await stack.Http.WaitForStateAsync(running.Id, "succeeded")).State); // a running task finishes
         var elsewhere = await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { }, queue = other });
         await stack.Http.WaitForStateAsync(elsewhere.Id, "succeeded"); // its other queue is still consumed
@@ -112,6 +113,7 @@ public sealed class WorkerControlTests(WorkerControlTests.Stack stack) : IClassF
         var more = await stack.Http.EnqueueBatchAsync(
             new { name = "demo.echo", args = new { }, queue }, new { name = "demo.echo", args = new { }, queue });
         await ControlAsync(name, queue, "resume");
+        await WaitForPausedAsync(name, queue, false);
         foreach (var t in more) Assert.Equal(name, (await stack.Http.WaitForStateAsync(t.Id, "succeeded")).Worker);
 
         using var unknown = await stack.Http.PostAsync($"/api/v1/workers/{name}/queues/{Unique("notmine")}/pause?timeoutMs=5000", null);
@@ -191,6 +193,20 @@ public sealed class WorkerControlTests(WorkerControlTests.Stack stack) : IClassF
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"ping: {(int)response.StatusCode} {text}");
         return JsonDocument.Parse(text).RootElement.GetProperty("items").EnumerateArray()
             .ToDictionary(i => i.GetProperty("name").GetString()!, i => i.GetProperty("latencyMs").GetDouble());
+    }
+
+    /// <summary>Reads the worker's heartbeat (<c>GET /workers/{name}</c>) until its queue shows <paramref name="paused"/>.</summary>
+    private async Task WaitForPausedAsync(string worker, string queue, bool paused)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var queues = JsonDocument.Parse(await stack.Http.GetStringAsync("/api/v1/workers/" + Uri.EscapeDataString(worker)))
+                .RootElement.GetProperty("queues").EnumerateArray();
+            if (queues.Any(q => q.GetProperty("name").GetString() == queue && q.GetProperty("paused").GetBoolean() == paused)) return;
+            Assert.True(DateTime.UtcNow < deadline, $"{worker}'s heartbeat never showed {queue} paused={paused}");
+            await Task.Delay(200);
+        }
     }
 
     private async Task<JsonElement> ControlAsync(string worker, string queue, string action)

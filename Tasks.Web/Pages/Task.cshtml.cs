@@ -40,9 +40,10 @@ public sealed class TaskModel(TaskQueries queries, TaskRegistry registry) : Page
         await LoadAsync(id, ct) ? Partial("_TaskLive", this) : NotFound();
 
     public async Task<IActionResult> OnPostCancelAsync(
-        Guid id, [FromServices] TaskStateMachine lifecycle, [FromServices] TasksTelemetry telemetry, [FromServices] StateCountsCache counts, CancellationToken ct)
+        Guid id, [FromServices] TaskStateMachine lifecycle, [FromServices] TasksTelemetry telemetry, [FromServices] CancelBroadcast broadcast,
+        [FromServices] StateCountsCache counts, CancellationToken ct)
     {
-        var result = await TasksApi.CancelTask(id, lifecycle, queries, registry, telemetry, ct);
+        var result = await TasksApi.CancelTask(id, lifecycle, queries, registry, telemetry, broadcast, ct);
         return await AnswerAsync(id, result.Result as ProblemHttpResult, "Cancel requested.", counts, ct);
     }
 

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Tasks.Core.Monitoring;
+using Tasks.Worker.Control;
 using Tasks.Worker.Execution;
 
 namespace Tasks.Worker.Monitoring;
@@ -18,15 +19,16 @@ public sealed class WorkerHeartbeat
     private readonly WorkerOptions _options;
     private readonly RunningTasks _running;
     private readonly WorkerCounters _counters;
+    private readonly QueuePauses _pauses;
     private readonly TimeProvider _clock;
     private readonly string _version;
     private readonly DateTimeOffset _startedAt;
     private readonly TimeSpan _interval;
     private long? _lastBeat;
 
-    public WorkerHeartbeat(IOptions<WorkerOptions> options, RunningTasks running, WorkerCounters counters, TimeProvider clock)
+    public WorkerHeartbeat(IOptions<WorkerOptions> options, RunningTasks running, WorkerCounters counters, QueuePauses pauses, TimeProvider clock)
     {
-        (_options, _running, _counters, _clock) = (options.Value, running, counters, clock);
+        (_options, _running, _counters, _pauses, _clock) = (options.Value, running, counters, pauses, clock);
         var version = Assembly.GetEntryAssembly()?.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
         _version = version.Length <= 100 ? version : version[..100];
         _startedAt = clock.GetUtcNow();
@@ -49,5 +51,5 @@ public sealed class WorkerHeartbeat
         JsonSerializer.Serialize(_counters.Snapshot(), Json), _startedAt, _options.HeartbeatSeconds, stopped);
 
     private string QueuesJson() => JsonSerializer.Serialize(_options.QueueList.Select(q => new WorkerQueue(q, _options.Concurrency,
-        _options.EffectivePrefetch, Paused: false)), Json); // wired to QueuePauses when i-control merges
+        _options.EffectivePrefetch, _pauses.IsPaused(q))), Json);
 }
