@@ -1,3 +1,5 @@
+using MassTransit;
+using Tasks.Core.Control;
 using Tasks.Core.Hosting;
 using Tasks.Core.Queries;
 using Tasks.Core.Schedules;
@@ -19,9 +21,23 @@ public static class WebExtensions
             o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase;
             o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never;
         });
-        builder.AddTasksCore(retryQueries: true);
+        // Its bus now has an endpoint (the control replies), whose health follows the broker: kept out of readiness, so
+        // the web app stays ready without its broker and keeps taking tasks (the relay publishes them later).
+        builder.AddTasksCore(
+            bus =>
+            {
+                bus.AddControlClient();
+                bus.ConfigureHealthCheckOptions(o =>
+                {
+                    o.Tags.Clear();
+                    o.Tags.Add("masstransit");
+                });
+            },
+            (context, rabbit) => rabbit.ReceiveControlReplies(context),
+            retryQueries: true);
         builder.AddTaskSchedules(); // the store only: schedulers fire, the web app never starts one
         builder.Services.AddScoped<ScheduleQueries>();
+        builder.Services.AddSingleton<CancelBroadcast>();
         return builder;
     }
 
@@ -38,6 +54,7 @@ public static class WebExtensions
         app.MapKeysApiV1();
         app.MapSchedulesApiV1();
         app.MapMonitorApiV1();
+        app.MapWorkersControlApiV1();
         app.MapGet("/", Overview.Render);
         return app;
     }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Tasks.Contracts.Demo;
 using Tasks.Contracts.Maintenance;
 using Tasks.Core.Hosting;
+using Tasks.Worker.Control;
 using Tasks.Worker.Execution;
 using Tasks.Worker.Handlers;
 
@@ -38,6 +39,7 @@ public static class WorkerExtensions
         services.AddSingleton<OutcomeRecorder>();
         services.AddSingleton<TaskRunner>();
         services.AddHostedService<CancelWatcher>();
+        services.AddSingleton<QueuePauses>();
 
         // SIGTERM: stop taking messages, give running tasks the grace period, then fire their tokens; what is
         // still unfinished is not acked and goes back to the queue.
@@ -54,6 +56,7 @@ public static class WorkerExtensions
             {
                 bus.AddConsumer<RunTaskConsumer>().ExcludeFromConfigureEndpoints();
                 bus.AddConsumer<RunTasksConsumer>().ExcludeFromConfigureEndpoints();
+                bus.AddConsumer<ControlCommandConsumer>().ExcludeFromConfigureEndpoints();
             },
             (context, rabbit) => ReceiveTasks(context, rabbit, worker),
             connections: worker.Concurrency * worker.QueueList.Count); // each running task holds one
@@ -67,6 +70,8 @@ public static class WorkerExtensions
         // memory, then hand the message back to the broker, never to an error queue. A task not started because the
         // worker is stopping isn't retried here: the message goes back.
         var stopping = context.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        var pauses = context.GetRequiredService<QueuePauses>();
+        rabbit.ReceiveControlCommands(context);
         foreach (var queue in worker.QueueList)
         {
             rabbit.ReceiveEndpoint(queue, e =>
@@ -80,6 +85,7 @@ public static class WorkerExtensions
                 e.RethrowFaultedMessages();
                 e.ConfigureConsumer<RunTaskConsumer>(context);
                 e.ConfigureConsumer<RunTasksConsumer>(context);
+                e.ConnectReceiveEndpointObserver(pauses); // so a control command can pause the queue
             });
         }
     }

@@ -111,12 +111,14 @@ public static class TasksApi
     }
 
     public static async Task<Results<Accepted<TaskResource>, ProblemHttpResult>> CancelTask(
-        Guid id, TaskStateMachine lifecycle, TaskQueries queries, TaskRegistry registry, TasksTelemetry telemetry, CancellationToken ct)
+        Guid id, TaskStateMachine lifecycle, TaskQueries queries, TaskRegistry registry, TasksTelemetry telemetry,
+        CancelBroadcast broadcast, CancellationToken ct)
     {
         var (accepted, state) = await lifecycle.RequestCancelAsync(id, ct);
         if (state is null) return NotFound(id);
         if (!accepted)
             return Conflict(id, $"Task {id} is {TaskStateMachine.NameOf(state.Value)}; only pending, scheduled, queued or running tasks can be canceled.");
+        if (state == TaskState.Running) await broadcast.SendAsync(id, ct); // its worker fires the token now, not at its next poll
         var task = (await queries.GetAsync(id, ct))!;
         if (state == TaskState.Canceled) telemetry.Canceled(task.Name, task.Queue);
         return TypedResults.Accepted($"/api/v1/tasks/{id}", TaskResource.From(task, registry));
