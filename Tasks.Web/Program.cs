@@ -15,7 +15,19 @@ if (args is ["keys", .. var keyArgs])
     }
 }
 
-var builder = WebApplication.CreateBuilder(keys is null ? args : []);
+UserCommands.Command? users = null;
+if (args is ["users", .. var userArgs])
+{
+    users = UserCommands.Parse(userArgs, out var error);
+    if (users is null)
+    {
+        await Console.Error.WriteLineAsync(error);
+        return 2;
+    }
+}
+var command = keys is not null || users is not null;
+
+var builder = WebApplication.CreateBuilder(command ? [] : args);
 var migrate = args is ["migrate", ..];
 if (migrate)
 {
@@ -23,12 +35,13 @@ if (migrate)
     builder.Configuration["Serilog:MinimumLevel:Override:Microsoft.EntityFrameworkCore.Database.Command"] = "Fatal";
 }
 builder.UsePort("Web:Port", defaultPort: 5080);
-if (keys is null) builder.AddTasksLogging();
+if (!command) builder.AddTasksLogging();
 else builder.Logging.ClearProviders(); // stdout carries the command's output (a new key) and nothing else
 builder.AddTasksWeb();
 var app = builder.Build();
 
 if (keys is not null) return await KeyCommands.RunAsync(app.Services, keys, Console.Out, Console.Error, CancellationToken.None);
+if (users is not null) return await UserCommands.RunAsync(app.Services, users, Console.In, Console.Out, Console.Error, CancellationToken.None);
 
 if (migrate)
 {

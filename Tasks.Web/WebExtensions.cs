@@ -5,6 +5,7 @@ using Tasks.Core.Queries;
 using Tasks.Core.Schedules;
 using Tasks.Web.Apis;
 using Tasks.Web.Auth;
+using Tasks.Web.Dashboard;
 
 namespace Tasks.Web;
 
@@ -38,14 +39,21 @@ public static class WebExtensions
         builder.AddTaskSchedules(); // the store only: schedulers fire, the web app never starts one
         builder.Services.AddScoped<ScheduleQueries>();
         builder.Services.AddSingleton<CancelBroadcast>();
+        builder.AddTasksDashboard();
         return builder;
     }
 
     public static WebApplication MapTasksWeb(this WebApplication app)
     {
         // Before routing, so even a failure to route answers problem+json.
+        app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // From next to the assembly, not the content root: ./dev up, the tests and a container all run it from elsewhere.
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(Path.Combine(AppContext.BaseDirectory, "wwwroot")),
+        });
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
@@ -55,7 +63,8 @@ public static class WebExtensions
         app.MapSchedulesApiV1();
         app.MapMonitorApiV1();
         app.MapWorkersControlApiV1();
-        app.MapGet("/", Overview.Render);
+        app.MapUsersApiV1();
+        app.MapTasksDashboard();
         return app;
     }
 }

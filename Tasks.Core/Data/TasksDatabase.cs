@@ -8,7 +8,8 @@ namespace Tasks.Core.Data;
 
 /// <summary>
 /// The one explicit schema step (<c>dotnet Tasks.Web.dll migrate</c>, and the test fixtures): applies the EF Core
-/// migrations and stores the bootstrap API key (<c>Auth:BootstrapApiKey</c>) when one is configured.
+/// migrations, stores the bootstrap API key (<c>Auth:BootstrapApiKey</c>) and sets the dashboard's first admin
+/// (<c>admin</c>, password <c>Auth:AdminPassword</c>) when they are configured.
 /// Hosts never migrate at start-up, so several of them starting at once can't race on the schema.
 /// </summary>
 public static partial class TasksDatabase
@@ -25,6 +26,9 @@ public static partial class TasksDatabase
         var key = scope.ServiceProvider.GetRequiredService<IConfiguration>()["Auth:BootstrapApiKey"];
         if (!string.IsNullOrEmpty(key))
             await ApiKeys.UpsertAsync(db, ApiKeys.BootstrapName, key, scope.ServiceProvider.GetRequiredService<TimeProvider>(), ct);
+        var adminPassword = scope.ServiceProvider.GetRequiredService<IConfiguration>()["Auth:AdminPassword"];
+        if (!string.IsNullOrEmpty(adminPassword))
+            await Users.EnsureAdminAsync(db, adminPassword, scope.ServiceProvider.GetRequiredService<TimeProvider>(), ct);
     }
 
     [LoggerMessage(LogLevel.Information, "Database migrated: {Count} migration(s) applied, latest {Latest}")]

@@ -1,16 +1,20 @@
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Tasks.Core.Entities;
 
 namespace Tasks.Core.Data;
 
 /// <summary>The one database of Tasks. Workers get one instance per message, through the message's DI scope.</summary>
-public sealed class TasksDbContext(DbContextOptions<TasksDbContext> options) : DbContext(options)
+public sealed class TasksDbContext(DbContextOptions<TasksDbContext> options) : DbContext(options), IDataProtectionKeyContext
 {
     public DbSet<TaskRecord> Tasks => Set<TaskRecord>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<WorkerRecord> Workers => Set<WorkerRecord>();
     public DbSet<MonitorSnapshot> MonitorSnapshots => Set<MonitorSnapshot>();
     public DbSet<MonitorAlert> MonitorAlerts => Set<MonitorAlert>();
+    public DbSet<DashboardUser> Users => Set<DashboardUser>();
+    /// <summary>The web hosts' Data Protection key ring (what signs the dashboard's cookies), shared by every instance.</summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     /// <summary>Read only: written by the triggers on <c>tasks</c>.</summary>
     public IQueryable<TaskLookup> TaskLookup => Set<TaskLookup>().AsNoTracking();

@@ -68,7 +68,7 @@ public class TasksStack : IAsyncLifetime
     protected virtual bool StartWorker => true;
     protected virtual bool StartScheduler => true;
 
-    public async ValueTask InitializeAsync()
+    public virtual async ValueTask InitializeAsync()
     {
         Servers = await Tasks.Testing.Servers.GetAsync();
         (_, Postgres, Rabbit) = await Servers.CreateIsolatedAsync(Name);
