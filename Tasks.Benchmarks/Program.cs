@@ -39,8 +39,9 @@ await Scenario(7, "query", "7. Query at scale", async () => ctx.Results.Add(awai
 await Scenario(8, "hangfire", "8. Hangfire peer", async () => ctx.Results.Add(await HangfirePeer.RunAsync(ctx)));
 await Scenario(8, "celery", "8. Celery peer", async () => ctx.Results.Add(await CeleryPeer.RunAsync(ctx)));
 await Scenario(9, "beat", "9. Beat", async () => ctx.Results.Add(await BeatFires.RunAsync(ctx)));
+await Scenario(11, "heartbeat", "11. Worker heartbeat", async () => ctx.Results.Add(await WorkerHeartbeats.RunAsync(ctx)));
 
-var order = new[] { "broker", "bus", "endToEnd", "endToEndOneMessagePerTask", "http", "latency", "scaleOut", "memory", "query", "hangfire", "celery", "beat" };
+var order = new[] { "broker", "bus", "endToEnd", "endToEndOneMessagePerTask", "http", "latency", "scaleOut", "memory", "query", "hangfire", "celery", "beat", "heartbeat" };
 var results = ctx.Results.OrderBy(r => Array.IndexOf(order, r.Key)).ToList();
 var json = Report.Json(settings, machine, postgres, results);
 await File.WriteAllTextAsync(settings.Output, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

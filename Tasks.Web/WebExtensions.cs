@@ -40,6 +40,7 @@ public static class WebExtensions
         builder.Services.AddScoped<ScheduleQueries>();
         builder.Services.AddSingleton<CancelBroadcast>();
         builder.AddTasksDashboard();
+        builder.Services.AddScoped<WorkerQueries>();
         return builder;
     }
 
@@ -65,6 +66,7 @@ public static class WebExtensions
         app.MapWorkersControlApiV1();
         app.MapUsersApiV1();
         app.MapTasksDashboard();
+        app.MapWorkersApiV1();
         return app;
     }
 }

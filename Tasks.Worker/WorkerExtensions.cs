@@ -6,6 +6,7 @@ using Tasks.Core.Hosting;
 using Tasks.Worker.Control;
 using Tasks.Worker.Execution;
 using Tasks.Worker.Handlers;
+using Tasks.Worker.Monitoring;
 
 namespace Tasks.Worker;
 
@@ -22,6 +23,8 @@ public static class WorkerExtensions
         services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).ValidateDataAnnotations()
             .Validate<IOptions<TasksOptions>>((w, tasks) => w.CancelPollMilliseconds * 4L <= tasks.Value.LeaseSeconds * 1000L,
                 "Worker:CancelPollMilliseconds must be at most a quarter of Tasks:LeaseSeconds: each poll renews the running tasks' leases.")
+            .Validate(w => w.HeartbeatSeconds * 1000L >= w.CancelPollMilliseconds,
+                "Worker:HeartbeatSeconds must be at least Worker:CancelPollMilliseconds: the heartbeat goes with a lease renewal.")
             .ValidateOnStart();
         var worker = builder.Configuration.GetSection(WorkerOptions.Section).Get<WorkerOptions>() ?? new WorkerOptions();
         var grace = TimeSpan.FromSeconds(worker.ShutdownGraceSeconds);
@@ -38,6 +41,9 @@ public static class WorkerExtensions
         services.AddSingleton<PutBack>();
         services.AddSingleton<OutcomeRecorder>();
         services.AddSingleton<TaskRunner>();
+        services.AddSingleton<WorkerCounters>();
+        services.AddSingleton<WorkerHeartbeat>();
+        // Before MassTransit's: hosts stop in reverse order, so its last beat (stopped) follows the drained bus.
         services.AddHostedService<CancelWatcher>();
         services.AddSingleton<QueuePauses>();
 

@@ -31,6 +31,7 @@ public sealed class WorkerOptions
     public int EffectivePrefetch => Math.Max(Prefetch ?? 4 * Concurrency, Concurrency);
 
     /// <summary>How the worker appears on tasks and in the dashboard. Default <c>worker@host:pid</c>.</summary>
+    [StringLength(200)]
     public string? Name { get; set; }
 
     /// <summary>On SIGTERM, how long running tasks may take to finish before their tokens fire and they go back to the queue.</summary>
@@ -53,6 +54,13 @@ public sealed class WorkerOptions
     /// <summary>How often the worker looks for cancel requests for the tasks it runs.</summary>
     [Range(50, 60000)]
     public int CancelPollMilliseconds { get; set; } = 500;
+
+    /// <summary>
+    /// How often the worker writes its row in <c>workers</c> (what it runs, its counters); three missed and it is
+    /// shown <c>offline</c>. Sent with a lease renewal, so at least <see cref="CancelPollMilliseconds"/>.
+    /// </summary>
+    [Range(1, 3600)]
+    public int HeartbeatSeconds { get; set; } = 5;
 
     public IReadOnlyList<string> QueueList => Queues.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 

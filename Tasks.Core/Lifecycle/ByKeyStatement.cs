@@ -17,6 +17,7 @@ internal sealed class ByKeyStatement : IAsyncDisposable
 
     private readonly NpgsqlBatch _batch;
     private readonly NpgsqlBatchCommand _statement;
+    private int _before = 1; // the plan pin
 
     public ByKeyStatement(NpgsqlDataSource dataSource, string sql)
     {
@@ -28,6 +29,9 @@ internal sealed class ByKeyStatement : IAsyncDisposable
 
     public NpgsqlParameterCollection Parameters => _statement.Parameters;
 
+    /// <summary>Sends <paramref name="command"/> ahead of the statement, in the same round trip and transaction.</summary>
+    public void Before(NpgsqlBatchCommand command) => _batch.BatchCommands.Insert(_before++, command);
+
     /// <summary>Runs it; the reader is on the statement's rows.</summary>
     public async Task<NpgsqlDataReader> ExecuteReaderAsync(CancellationToken ct)
     {
@@ -36,7 +40,7 @@ internal sealed class ByKeyStatement : IAsyncDisposable
         {
             // The statement's own error (a deadlock victim, a timeout) surfaces here, after Npgsql handed the reader
             // over: disposed here, or its pooled connection would never go back.
-            await reader.NextResultAsync(ct);
+            for (var i = 0; i < _before; i++) await reader.NextResultAsync(ct);
             return reader;
         }
         catch

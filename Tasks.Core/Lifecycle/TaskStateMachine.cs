@@ -7,6 +7,7 @@ using Tasks.Core.Data;
 using Tasks.Core.Entities;
 using Tasks.Core.Hosting;
 using Tasks.Core.Lifecycle.Moves;
+using Tasks.Core.Monitoring;
 
 namespace Tasks.Core.Lifecycle;
 
@@ -105,7 +106,10 @@ public sealed class TaskStateMachine : IAsyncDisposable
     public Task<TaskState?> GetStateAsync(Guid id, CancellationToken ct) => CurrentState.GetAsync(id, ct);
 
     public Task<LeaseRenewal> HeartbeatAsync(IReadOnlyCollection<Guid> running, string worker, CancellationToken ct) =>
-        Heartbeat.RenewAsync(running, worker, ct);
+        Heartbeat.RenewAsync(running, worker, null, ct);
+
+    public Task<LeaseRenewal> HeartbeatAsync(IReadOnlyCollection<Guid> running, string worker, WorkerBeat? beat, CancellationToken ct) =>
+        Heartbeat.RenewAsync(running, worker, beat, ct);
 
     public Task ReportProgressAsync(ClaimedTask task, long? current, long? total, string? message, CancellationToken ct) =>
         Progress.ReportAsync(task, (current, total, message), ct);

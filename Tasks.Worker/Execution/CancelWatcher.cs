@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tasks.Core.Lifecycle;
+using Tasks.Worker.Monitoring;
 
 namespace Tasks.Worker.Execution;
 
@@ -9,10 +10,12 @@ namespace Tasks.Worker.Execution;
 /// Renews the lease on the tasks this worker runs (so nobody else takes them over) and, in the same statement,
 /// picks up cancel requests for them and fires their tokens. A task the renewal says is no longer this worker's is
 /// stopped at once; one whose renewals keep failing is stopped by its own deadline (<see cref="RunningTasks.LeaseDeadline"/>),
-/// which doesn't wait for this loop: a renewal may hang as long as the database is unreachable.
+/// which doesn't wait for this loop: a renewal may hang as long as the database is unreachable. Every
+/// <c>Worker:HeartbeatSeconds</c> the worker's own row goes with it (<see cref="WorkerHeartbeat"/>), or alone when
+/// nothing runs; after the bus has stopped, a last one says it stopped.
 /// </summary>
 public sealed partial class CancelWatcher(
-    RunningTasks running, TaskStateMachine lifecycle, IOptions<WorkerOptions> options, TimeProvider clock,
+    RunningTasks running, TaskStateMachine lifecycle, WorkerHeartbeat heartbeat, IOptions<WorkerOptions> options, TimeProvider clock,
     ILogger<CancelWatcher> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -24,13 +27,14 @@ public sealed partial class CancelWatcher(
             // (renewed or lost) are then about an earlier attempt of the same task and leave it alone.
             var started = clock.GetTimestamp();
             var ids = running.Leased;
-            if (ids.Count == 0) continue;
+            var beat = heartbeat.Due(started);
+            if (ids.Count == 0 && beat is null) continue;
             try
             {
                 // A renewal that comes back after the deadline renews nothing anyway.
                 using var bounded = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 bounded.CancelAfter(running.LeaseDeadline);
-                var renewal = await lifecycle.HeartbeatAsync(ids, options.Value.ResolvedName, bounded.Token);
+                var renewal = await lifecycle.HeartbeatAsync(ids, options.Value.ResolvedName, beat, bounded.Token);
                 running.Renewed(renewal.Renewed, started);
                 foreach (var id in renewal.CancelRequested)
                     if (running.RequestCancel(id)) LogCancel(logger, id);
@@ -41,6 +45,20 @@ public sealed partial class CancelWatcher(
             {
                 LogPollFailed(logger, e);
             }
+        }
+    }
+
+    /// <summary>Runs after MassTransit's hosted service has stopped (registered before it): the tasks are done or handed back.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        try
+        {
+            await lifecycle.Heartbeat.BeatAsync(heartbeat.Beat(stopped: true), cancellationToken);
+        }
+        catch (Exception e)
+        {
+            LogStopNotRecorded(logger, e); // it shows offline after three intervals instead
         }
     }
 
@@ -64,4 +82,7 @@ public sealed partial class CancelWatcher(
 
     [LoggerMessage(LogLevel.Warning, "Renewing the leases of running tasks failed; will try again (each task stops if its lease can't be renewed in time)")]
     private static partial void LogPollFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(LogLevel.Warning, "Could not record this worker's clean stop; it will show offline instead")]
+    private static partial void LogStopNotRecorded(ILogger logger, Exception e);
 }

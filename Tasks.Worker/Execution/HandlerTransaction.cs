@@ -80,6 +80,7 @@ public sealed partial class HandlerTransaction : IAsyncDisposable
         if (await WriteSuccessAsync(result))
         {
             _shared.Telemetry.Succeeded(_task.Name, _task.Queue);
+            _shared.Counters.Ended(_task.Name, Monitoring.AttemptEnd.Succeeded);
             LogSucceeded(_shared.Logger, _task.Id);
         }
         else

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Tasks.Core.Lifecycle;
 using Tasks.Core.Telemetry;
+using Tasks.Worker.Monitoring;
 
 namespace Tasks.Worker.Execution;
 
@@ -11,7 +12,8 @@ namespace Tasks.Worker.Execution;
 /// write cut off) is put back instead. Each write is conditional on the attempt: a take-over makes it record nothing.
 /// </summary>
 public sealed partial class OutcomeRecorder(
-    TaskStateMachine lifecycle, PutBack putBack, TimeProvider clock, TasksTelemetry telemetry, ILogger<OutcomeRecorder> logger)
+    TaskStateMachine lifecycle, PutBack putBack, TimeProvider clock, TasksTelemetry telemetry, WorkerCounters counters,
+    ILogger<OutcomeRecorder> logger)
 {
     public async Task RecordAsync(ClaimedTask task, RunningTask attempt, TaskOutcome outcome, CancellationToken shutdown)
     {
@@ -36,20 +38,24 @@ public sealed partial class OutcomeRecorder(
     /// <summary>The outcome's state write alone, and its count.</summary>
     public async Task WriteAsync(ClaimedTask task, TaskOutcome outcome)
     {
-        var (recorded, count) = outcome switch
+        var (recorded, count, end) = outcome switch
         {
             TaskOutcome.RetryOutcome retry when task.HasAttemptsLeft => (
                 await lifecycle.FailAsync(task, retry.Reason, retry.Details, clock.GetUtcNow() + (retry.After ?? Backoff.Of(task)), CancellationToken.None),
-                (Action<string, string>)telemetry.Retried),
+                (Action<string, string>)telemetry.Retried, AttemptEnd.Retried),
             TaskOutcome.RetryOutcome retry => (
-                await lifecycle.FailAsync(task, retry.Reason, retry.Details, null, CancellationToken.None), telemetry.Failed),
+                await lifecycle.FailAsync(task, retry.Reason, retry.Details, null, CancellationToken.None), telemetry.Failed, AttemptEnd.Failed),
             TaskOutcome.FailOutcome fail => (
-                await lifecycle.FailAsync(task, fail.Reason, fail.Details, null, CancellationToken.None), telemetry.Failed),
+                await lifecycle.FailAsync(task, fail.Reason, fail.Details, null, CancellationToken.None), telemetry.Failed, AttemptEnd.Failed),
             TaskOutcome.CancelOutcome cancel => (
-                await lifecycle.CancelAsync(task, cancel.Reason, CancellationToken.None), telemetry.Canceled),
+                await lifecycle.CancelAsync(task, cancel.Reason, CancellationToken.None), telemetry.Canceled, AttemptEnd.Canceled),
             _ => throw new UnreachableException($"Unexpected outcome {outcome}."),
         };
-        if (recorded) count(task.Name, task.Queue);
+        if (recorded)
+        {
+            count(task.Name, task.Queue);
+            counters.Ended(task.Name, end);
+        }
         else LogClaimLost(logger, task.Id);
     }
 

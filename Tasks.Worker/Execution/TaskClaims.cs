@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tasks.Core.Lifecycle;
 using Tasks.Core.Telemetry;
+using Tasks.Worker.Monitoring;
 
 namespace Tasks.Worker.Execution;
 
@@ -10,7 +11,8 @@ namespace Tasks.Worker.Execution;
 /// expired message is dropped here, and a task already finished elsewhere is counted as what it became.
 /// </summary>
 public sealed partial class TaskClaims(
-    TaskStateMachine lifecycle, IOptions<WorkerOptions> options, TimeProvider clock, TasksTelemetry telemetry, ILogger<TaskClaims> logger)
+    TaskStateMachine lifecycle, IOptions<WorkerOptions> options, TimeProvider clock, TasksTelemetry telemetry, WorkerCounters counters,
+    ILogger<TaskClaims> logger)
 {
     private readonly string _worker = options.Value.ResolvedName;
 
@@ -27,6 +29,7 @@ public sealed partial class TaskClaims(
         }
         attempt.Claimed(claimStarted); // the claim took the lease: from here the attempt runs only while it holds
         telemetry.Started(task.Name, task.Queue, task.StartedAt - task.DueAt);
+        counters.Started(task.Name, task.StartedAt - task.DueAt);
         return task;
     }
 

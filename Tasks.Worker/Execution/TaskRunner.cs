@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Tasks.Core.Telemetry;
+using Tasks.Worker.Monitoring;
 
 namespace Tasks.Worker.Execution;
 
@@ -28,12 +29,15 @@ public sealed partial class TaskRunner
     private readonly HandlerTransactions _transactions;
     private readonly OutcomeRecorder _outcomes;
     private readonly TasksTelemetry _telemetry;
+    private readonly WorkerCounters _counters;
     private readonly ILogger<TaskRunner> _logger;
     private readonly Func<TaskMessage, int, CancellationToken, Task> _runInSlot;
 
     public TaskRunner(TaskSlots slots, RunningTasks running, TaskClaims claims, HandlerCatalog handlers,
-        HandlerTransactions transactions, OutcomeRecorder outcomes, TasksTelemetry telemetry, ILogger<TaskRunner> logger)
+        HandlerTransactions transactions, OutcomeRecorder outcomes, TasksTelemetry telemetry, WorkerCounters counters,
+        ILogger<TaskRunner> logger)
     {
+        _counters = counters;
         (_slots, _running, _claims, _handlers) = (slots, running, claims, handlers);
         (_transactions, _outcomes, _telemetry, _logger) = (transactions, outcomes, telemetry, logger);
         _runInSlot = RunInSlotAsync;
@@ -73,7 +77,9 @@ public sealed partial class TaskRunner
                 outcome = ExceptionOutcome.Of(e, attempt, transaction);
             }
         }
-        _telemetry.Ran(task.Name, task.Queue, Stopwatch.GetElapsedTime(started));
+        var took = Stopwatch.GetElapsedTime(started);
+        _telemetry.Ran(task.Name, task.Queue, took);
+        _counters.Ran(task.Name, took);
         if (outcome is null) return; // nothing left to record: committed, or taken over meanwhile
         trace.Failed(outcome);
         await _outcomes.RecordAsync(task, attempt, outcome, shutdown);

@@ -1,10 +1,13 @@
 using Npgsql;
+using Tasks.Core.Monitoring;
 
 namespace Tasks.Core.Lifecycle.Moves;
 
 /// <summary>
 /// Not a move: renews the lease of this worker's running tasks, and tells the worker which of them someone asked
-/// to cancel and which are no longer its own (taken over, put back by the relay, finished, or gone).
+/// to cancel and which are no longer its own (taken over, put back by the relay, finished, or gone). The worker's own
+/// row (<see cref="WorkerBeat"/>) rides along when it is due: one round trip and one commit for both.
+/// See docs/design.md#the-worker-heartbeat-rides-on-the-lease-renewal-issue-27
 /// </summary>
 public sealed class Heartbeat(NpgsqlDataSource dataSource)
 {
@@ -31,15 +34,21 @@ public sealed class Heartbeat(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// A task in neither list of the answer was held by someone for a moment (an outcome or a progress report being
-    /// written): not renewed this time, not lost either.
+    /// written): not renewed this time, not lost either. <paramref name="beat"/>, when given, is written in the same
+    /// transaction (alone when nothing runs).
     /// </summary>
-    public async Task<LeaseRenewal> RenewAsync(IReadOnlyCollection<Guid> running, string worker, CancellationToken ct)
+    public async Task<LeaseRenewal> RenewAsync(IReadOnlyCollection<Guid> running, string worker, WorkerBeat? beat, CancellationToken ct)
     {
         var renewed = new HashSet<Guid>();
         var canceled = new List<Guid>();
-        if (running.Count == 0) return new(renewed, canceled, []);
+        if (running.Count == 0)
+        {
+            if (beat is not null) await BeatAsync(beat, ct);
+            return new(renewed, canceled, []);
+        }
         await using (var cmd = new ByKeyStatement(dataSource, Sql))
         {
+            if (beat is not null) cmd.Before(beat.Command());
             cmd.Parameters.Add(new() { Value = running.ToArray() });
             cmd.Parameters.Add(new() { Value = worker });
             await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -51,6 +60,14 @@ public sealed class Heartbeat(NpgsqlDataSource dataSource)
         }
         if (renewed.Count == running.Count) return new(renewed, canceled, []);
         return new(renewed, canceled, await FindLostAsync([.. running.Where(id => !renewed.Contains(id))], worker, ct));
+    }
+
+    /// <summary>The worker's row alone: no task to renew, or its last word (stopped).</summary>
+    public async Task BeatAsync(WorkerBeat beat, CancellationToken ct)
+    {
+        await using var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(beat.Command());
+        await batch.ExecuteNonQueryAsync(ct);
     }
 
     private async Task<List<Guid>> FindLostAsync(Guid[] notRenewed, string worker, CancellationToken ct)
