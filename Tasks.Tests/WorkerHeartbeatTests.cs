@@ -2,10 +2,14 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Tasks.Core.Auth;
 using Tasks.Core.Monitoring;
 using Tasks.Tests.Infrastructure;
+using Tasks.Worker;
 
 namespace Tasks.Tests;
 
@@ -137,6 +141,29 @@ public sealed class WorkerHeartbeatTests(WorkerHeartbeatTests.Stack stack) : ICl
             await worker.StopAsync(TimeSpan.FromSeconds(10));
             await worker.DisposeAsync();
         }
+    }
+
+    [Theory]
+    [InlineData(1, 1000, true)]
+    [InlineData(0, 500, false)]  // never
+    [InlineData(1, 1001, false)] // sent with a renewal: not more often than the poll
+    public void A_heartbeat_interval_the_worker_cannot_keep_fails_at_start_up(int seconds, int pollMilliseconds, bool valid)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Tasks"] = stack.Postgres,
+            ["ConnectionStrings:RabbitMq"] = stack.Rabbit.ToString(),
+            ["Tasks:LeaseSeconds"] = "10",
+            ["Worker:HeartbeatSeconds"] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Worker:CancelPollMilliseconds"] = pollMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        builder.AddTasksWorker();
+        using var host = builder.Build();
+
+        var options = () => host.Services.GetRequiredService<IOptions<WorkerOptions>>().Value;
+        if (valid) Assert.Equal(seconds, options().HeartbeatSeconds);
+        else Assert.Contains("HeartbeatSeconds", Assert.Throws<OptionsValidationException>(options).Message, StringComparison.Ordinal);
     }
 
     private static (string Queue, string Name) Names(string prefix)

@@ -105,9 +105,6 @@ public sealed class TaskStateMachine : IAsyncDisposable
 
     public Task<TaskState?> GetStateAsync(Guid id, CancellationToken ct) => CurrentState.GetAsync(id, ct);
 
-    public Task<LeaseRenewal> HeartbeatAsync(IReadOnlyCollection<Guid> running, string worker, CancellationToken ct) =>
-        Heartbeat.RenewAsync(running, worker, null, ct);
-
     public Task<LeaseRenewal> HeartbeatAsync(IReadOnlyCollection<Guid> running, string worker, WorkerBeat? beat, CancellationToken ct) =>
         Heartbeat.RenewAsync(running, worker, beat, ct);
 

@@ -19,7 +19,6 @@ public sealed class WorkerHeartbeat
     private readonly RunningTasks _running;
     private readonly WorkerCounters _counters;
     private readonly TimeProvider _clock;
-    private readonly string _queues;
     private readonly string _version;
     private readonly DateTimeOffset _startedAt;
     private readonly TimeSpan _interval;
@@ -28,8 +27,6 @@ public sealed class WorkerHeartbeat
     public WorkerHeartbeat(IOptions<WorkerOptions> options, RunningTasks running, WorkerCounters counters, TimeProvider clock)
     {
         (_options, _running, _counters, _clock) = (options.Value, running, counters, clock);
-        _queues = JsonSerializer.Serialize(_options.QueueList.Select(q => new WorkerQueue(q, _options.Concurrency, _options.EffectivePrefetch,
-            Paused: false)), Json); // wired to QueuePauses when i-control merges
         var version = Assembly.GetEntryAssembly()?.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
         _version = version.Length <= 100 ? version : version[..100];
         _startedAt = clock.GetUtcNow();
@@ -47,7 +44,10 @@ public sealed class WorkerHeartbeat
     }
 
     public WorkerBeat Beat(bool stopped) => new(
-        _options.ResolvedName, Environment.MachineName, Environment.ProcessId, _version, _queues, [.. _running.Ids],
+        _options.ResolvedName, Environment.MachineName, Environment.ProcessId, _version, QueuesJson(), [.. _running.Ids],
         _counters.Processed, _counters.Succeeded, _counters.Failed, _counters.Retried,
         JsonSerializer.Serialize(_counters.Snapshot(), Json), _startedAt, _options.HeartbeatSeconds, stopped);
+
+    private string QueuesJson() => JsonSerializer.Serialize(_options.QueueList.Select(q => new WorkerQueue(q, _options.Concurrency,
+        _options.EffectivePrefetch, Paused: false)), Json); // wired to QueuePauses when i-control merges
 }
