@@ -9,7 +9,7 @@ namespace Tasks.Cli.Commands;
 /// <summary>
 /// <c>tasksctl stats [--watch]</c>: <c>GET /stats</c>, the camera's latest snapshot (read scope). <c>--watch</c> asks
 /// again every <see cref="PollInterval"/> and redraws in place (Spectre's live display), or, piped, prints each new
-/// snapshot; Ctrl-C stops it with 130.
+/// snapshot; Ctrl-C stops it with 130. Why: docs/design.md#tasksctl-a-thin-client-of-the-http-api-polling-to-watch-issue-28
 /// </summary>
 public static class StatsCommand
 {
@@ -72,9 +72,10 @@ public static class StatsCommand
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+            Output.Note("Stopped watching. Resume with: tasksctl stats --watch");
+            return ExitCodes.Interrupted;
         }
-        Output.Note("Stopped watching. Resume with: tasksctl stats --watch");
-        return ExitCodes.Interrupted;
+        return ExitCodes.Ok; // not reached: only Ctrl-C ends the loop
     }
 
     private static void Print(Output output, StatsView stats)
