@@ -36,18 +36,39 @@ public sealed class Output(bool json)
     /// <summary>Words for the person at the terminal (not the answer a script takes): stderr.</summary>
     public static void Note(string text) => System.Console.Error.WriteLine(Safe(text, keepNewlines: true));
 
-    public void Table(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows)
+    /// <summary>
+    /// Rows as a table on a terminal, else as tab-separated lines; <paramref name="colour"/> (column, cell) may name a
+    /// Spectre colour for a cell, such as a state's.
+    /// </summary>
+    public void Table(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows, Func<int, string, string?>? colour = null)
     {
         if (!Terminal)
         {
             foreach (var row in rows) Line(string.Join('\t', row.Select(c => Safe(c))));
             return;
         }
+        Ansi.Write(BuildTable(headers, rows, colour));
+    }
+
+    public static Table BuildTable(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows, Func<int, string, string?>? colour = null)
+    {
         var table = new Table().Border(TableBorder.Rounded);
         foreach (var h in headers) table.AddColumn(new TableColumn($"[bold]{Markup.Escape(h)}[/]"));
-        foreach (var row in rows) table.AddRow([.. row.Select(c => new Markup(Markup.Escape(Safe(c))))]);
-        Ansi.Write(table);
+        foreach (var row in rows)
+            table.AddRow([.. row.Select((c, i) => new Markup(colour?.Invoke(i, c) is { } style
+                ? $"[{style}]{Markup.Escape(Safe(c))}[/]" : Markup.Escape(Safe(c))))]);
+        return table;
     }
+
+    /// <summary>Colours of the states the API names (tasks', workers'), for <see cref="Table"/>.</summary>
+    public static string? StateColour(string state) => state switch
+    {
+        "online" or "succeeded" => "green",
+        "offline" or "failed" => "red",
+        "stopped" or "canceled" or "expired" => "grey",
+        "paused" => "yellow",
+        _ => null,
+    };
 
     public static string Time(DateTimeOffset? t) =>
         t is { } v ? v.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) : "-";

@@ -2,8 +2,7 @@ using System.CommandLine;
 using Tasks.Cli;
 using Tasks.Cli.Commands;
 
-// One small class per command over one API client (Api/TasksClient.cs); workers, queues, stats and users
-// slot in here as their APIs land.
+// One small class per command over one API client (Api/TasksClient.cs).
 var root = new RootCommand("""
     tasksctl: the Tasks operator's command line, over the Tasks.Web HTTP API.
     Example: tasksctl enqueue demo.sleep --arg seconds=5 --wait
@@ -18,6 +17,12 @@ var root = new RootCommand("""
     CountsCommand.Create(),
     KeysCommand.Create(),
     SchedulesCommand.Create(),
+    WorkersCommand.Create(),
+    WorkerControlCommand.Ping(),
+    WorkerControlCommand.Shutdown(),
+    QueuesCommand.Create(),
+    StatsCommand.Create(),
+    UsersCommand.Create(),
     LoginCommand.Create(),
 };
 GlobalOptions.AddTo(root);

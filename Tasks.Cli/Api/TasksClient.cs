@@ -24,6 +24,19 @@ public sealed class TasksClient(CliConfig config, TimeSpan timeout) : IDisposabl
 
     public Task<JsonElement> DeleteAsync(string path, CancellationToken ct) => SendAsync(HttpMethod.Delete, path, null, ct);
 
+    /// <summary>An answer as <typeparamref name="T"/>, to show; <c>--json</c> prints the answer itself, fields the CLI doesn't know included.</summary>
+    public static T Read<T>(JsonElement json)
+    {
+        try
+        {
+            return json.Deserialize<T>(Json) ?? throw new JsonException("null");
+        }
+        catch (JsonException e)
+        {
+            throw new CliException(ExitCodes.ServerError, $"the API's answer is not a {typeof(T).Name}: {e.Message}");
+        }
+    }
+
     public async Task<JsonElement> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(method, path.TrimStart('/'));
