@@ -44,7 +44,7 @@ public sealed class WorkerControlTests(WorkerControlTests.Stack stack) : IClassF
     {
         var queue = Unique("cancel");
         // The poll comes once a minute: a cancel within the wait below can only have come over the channel.
-        await using var worker = await StartWorkerAsync(Unique("w"), queue, ("Worker__CancelPollMilliseconds", "60000"));
+        await using var worker = await StartWorkerAsync(Unique("w"), queue, ("Worker__CancelPollMilliseconds", "60000"), ("Worker__HeartbeatSeconds", "60"));
         var task = await stack.Http.EnqueueAsync(new { name = "demo.sleep", args = new { seconds = 40 }, queue });
         await stack.Http.WaitForAsync(task.Id, t => t.State == "running" && t.Progress.Current >= 1);
 
