@@ -150,23 +150,14 @@ public sealed class CliMonitorTests(CliMonitorTests.Stack stack) : IClassFixture
         return HostProcess.StartAsync("Tasks.Worker", env, "--queues", queue, "--name", name);
     }
 
-    private async Task AssertFails(int exitCode, string message, params string[] args)
-    {
-        var run = await _cli.RunAsync(args);
-        Assert.True(run.ExitCode == exitCode, $"tasksctl {string.Join(' ', args)}: exit {run.ExitCode}, stderr {run.StandardError}");
-        Assert.Equal("", run.StandardOutput);
-        Assert.Contains(message, Assert.Single(Lines(run.StandardError)));
-    }
+    private async Task AssertFails(int exitCode, string message, params string[] args) =>
+        (await _cli.RunAsync(args)).AssertRefused(exitCode, message, args);
 
-    private static JsonElement Json(Tasksctl.Outcome run)
-    {
-        Assert.True(run.ExitCode == 0, run.StandardError);
-        return JsonDocument.Parse(run.StandardOutput).RootElement;
-    }
+    private static JsonElement Json(Tasksctl.Outcome run) => run.Json();
 
     private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
 
-    private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    private static string[] Lines(string text) => Tasksctl.Lines(text);
 
     public void Dispose() => _cli.Dispose();
 }

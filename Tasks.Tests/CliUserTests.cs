@@ -64,21 +64,12 @@ public sealed partial class CliUserTests(HostsOnlyStack stack) : IClassFixture<H
     [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
     private static partial Regex AntiforgeryToken();
 
-    private async Task AssertFails(int exitCode, string message, string? stdin, params string[] args)
-    {
-        var run = await Run(stdin, args);
-        Assert.True(run.ExitCode == exitCode, $"tasksctl {string.Join(' ', args)}: exit {run.ExitCode}, stderr {run.StandardError}");
-        Assert.Equal("", run.StandardOutput);
-        Assert.Contains(message, Assert.Single(Lines(run.StandardError)));
-    }
+    private async Task AssertFails(int exitCode, string message, string? stdin, params string[] args) =>
+        (await Run(stdin, args)).AssertRefused(exitCode, message, args);
 
-    private static JsonElement Json(Tasksctl.Outcome run)
-    {
-        Assert.True(run.ExitCode == 0, run.StandardError);
-        return JsonDocument.Parse(run.StandardOutput).RootElement;
-    }
+    private static JsonElement Json(Tasksctl.Outcome run) => run.Json();
 
-    private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    private static string[] Lines(string text) => Tasksctl.Lines(text);
 
     public void Dispose() => _cli.Dispose();
 }

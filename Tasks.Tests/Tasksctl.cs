@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json;
 using Tasks.Tests.Infrastructure;
 
 namespace Tasks.Tests;
@@ -10,7 +11,25 @@ namespace Tasks.Tests;
 /// </summary>
 public sealed class Tasksctl : IDisposable
 {
-    public sealed record Outcome(int ExitCode, string StandardOutput, string StandardError);
+    public sealed record Outcome(int ExitCode, string StandardOutput, string StandardError)
+    {
+        /// <summary>The one JSON document a successful <c>--json</c> run printed.</summary>
+        public JsonElement Json()
+        {
+            Assert.True(ExitCode == 0, StandardError);
+            return JsonDocument.Parse(StandardOutput).RootElement;
+        }
+
+        /// <summary>A refusal as the CLI promises it: the exit code, nothing on stdout, one line on stderr saying <paramref name="message"/>.</summary>
+        public void AssertRefused(int exitCode, string message, string[] args)
+        {
+            Assert.True(ExitCode == exitCode, $"tasksctl {string.Join(' ', args)}: exit {ExitCode}, stderr {StandardError}");
+            Assert.Equal("", StandardOutput);
+            Assert.Contains(message, Assert.Single(Lines(StandardError)));
+        }
+    }
+
+    public static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     public string ConfigHome { get; } = Directory.CreateTempSubdirectory("tasksctl-").FullName;
 
