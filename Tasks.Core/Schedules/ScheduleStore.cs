@@ -1,4 +1,5 @@
 using Quartz;
+using Quartz.Extensibility;
 
 namespace Tasks.Core.Schedules;
 
@@ -48,9 +49,22 @@ public sealed class ScheduleStore(ISchedulerFactory schedulers, TimeProvider clo
         job.JobDataMap.TryGetString(SourceKey, out var source);
         var paused = state is TriggerState.Paused;
         var next = trigger?.NextFireTimeUtc;
-        var upcoming = new List<DateTimeOffset>(5);
-        for (var t = next; !paused && t is { } time && upcoming.Count < 5; t = trigger!.GetFireTimeAfter(time)) upcoming.Add(time);
+        var upcoming = paused || trigger is null ? [] : Upcoming(trigger, next, 5);
         return new StoredSchedule(ScheduleDefinition.FromJson(json), source ?? Api, paused, paused ? null : next, upcoming);
+    }
+
+    /// <summary>A checked definition's first <paramref name="count"/> fire times from now, as its stored trigger will have them.</summary>
+    public static IReadOnlyList<DateTimeOffset> Preview(ScheduleDefinition schedule, TimeProvider clock, int count)
+    {
+        var trigger = (IOperableTrigger)BuildTrigger(schedule, clock);
+        return Upcoming(trigger, trigger.ComputeFirstFireTimeUtc(null), count); // what ScheduleJob does on saving
+    }
+
+    private static List<DateTimeOffset> Upcoming(ITrigger trigger, DateTimeOffset? next, int count)
+    {
+        var upcoming = new List<DateTimeOffset>(count);
+        for (var t = next; t is { } time && upcoming.Count < count; t = trigger.GetFireTimeAfter(time)) upcoming.Add(time);
+        return upcoming;
     }
 
     /// <summary>

@@ -36,15 +36,13 @@ public sealed partial class ScheduleValidator(TaskRegistry registry, TimeProvide
             if (registry.QueueProblem(schedule.Queue ?? definition.Queue) is { } queueProblem) Error("queue", queueProblem);
         }
 
-        TimeZoneInfo? zone = TimeZoneInfo.Utc;
-        if (schedule.TimeZone is { } tz && !TimeZoneInfo.TryFindSystemTimeZoneById(tz, out zone))
-            Error("timeZone", $"Unknown time zone '{tz}'; use an IANA name such as 'Europe/Paris' or 'UTC'.");
+        var zone = Zone(schedule.TimeZone, errors);
 
         if (schedule.Cron is null == schedule.IntervalSeconds is null)
             Error(schedule.Cron is null ? "cron" : "intervalSeconds", "Give exactly one of cron and intervalSeconds.");
         else if (schedule.IntervalSeconds is < 1 or > MaxIntervalSeconds)
             Error("intervalSeconds", $"intervalSeconds must be between 1 and {MaxIntervalSeconds}.");
-        else if (schedule.Cron is { } cron && CronProblem(cron, zone ?? TimeZoneInfo.Utc) is { } problem)
+        else if (schedule.Cron is { } cron && CronProblem(cron, zone) is { } problem)
             Error("cron", problem);
 
         if (schedule.Misfire is not (null or ScheduleDefinition.FireOnce or ScheduleDefinition.Skip))
@@ -60,6 +58,25 @@ public sealed partial class ScheduleValidator(TaskRegistry registry, TimeProvide
             Enabled = schedule.Enabled ?? true,
             Misfire = schedule.Misfire ?? ScheduleDefinition.FireOnce,
         };
+    }
+
+    /// <summary>
+    /// The cron and time zone alone, checked as <see cref="Check"/> checks them (same keys, same messages), and the
+    /// next <paramref name="count"/> fire times the stored trigger would have: the dashboard's check as one types.
+    /// </summary>
+    public IReadOnlyList<DateTimeOffset> Preview(string cron, string? timeZone, Dictionary<string, string[]> errors, int count = 5)
+    {
+        var zone = Zone(timeZone, errors);
+        if (CronProblem(cron, zone) is { } problem) errors["cron"] = [problem];
+        return errors.Count > 0 ? [] : ScheduleStore.Preview(new ScheduleDefinition { Name = "preview", Cron = cron, TimeZone = timeZone ?? "UTC" }, clock, count);
+    }
+
+    private static TimeZoneInfo Zone(string? tz, Dictionary<string, string[]> errors)
+    {
+        if (tz is null) return TimeZoneInfo.Utc;
+        if (TimeZoneInfo.TryFindSystemTimeZoneById(tz, out var zone)) return zone;
+        errors["timeZone"] = [$"Unknown time zone '{tz}'; use an IANA name such as 'Europe/Paris' or 'UTC'."];
+        return TimeZoneInfo.Utc;
     }
 
     private string? CronProblem(string cron, TimeZoneInfo zone)

@@ -60,8 +60,15 @@ public static class SchedulesApi
     {
         var (body, problem) = await JsonBody.ReadAsync<ScheduleDefinition>(request, options.Value.MaxBodyBytes, ct);
         if (problem is not null) return problem;
+        return await Create(body!, validator, store, queries, registry, ct);
+    }
+
+    /// <summary>Checks and stores a new schedule: <c>POST</c>'s work once its body is read, and the dashboard's form.</summary>
+    public static async Task<Results<Created<ScheduleResource>, ProblemHttpResult>> Create(
+        ScheduleDefinition body, ScheduleValidator validator, ScheduleStore store, ScheduleQueries queries, TaskRegistry registry, CancellationToken ct)
+    {
         var errors = new Dictionary<string, string[]>();
-        if (validator.Check(body!, errors) is not { } schedule) return Invalid(errors);
+        if (validator.Check(body, errors) is not { } schedule) return Invalid(errors);
         try
         {
             await store.SaveAsync(schedule, ScheduleStore.Api, replace: false, paused: schedule.Enabled == false, ct);
@@ -80,7 +87,14 @@ public static class SchedulesApi
     {
         var (body, problem) = await JsonBody.ReadAsync<ScheduleDefinition>(request, options.Value.MaxBodyBytes, ct);
         if (problem is not null) return problem;
-        if (body!.Name is { } bodyName && bodyName != name)
+        return await Replace(name, body!, validator, store, queries, registry, ct);
+    }
+
+    /// <summary>Checks and stores a changed API schedule: <c>PUT</c>'s work once its body is read, and the dashboard's form.</summary>
+    public static async Task<Results<Ok<ScheduleResource>, ProblemHttpResult>> Replace(
+        string name, ScheduleDefinition body, ScheduleValidator validator, ScheduleStore store, ScheduleQueries queries, TaskRegistry registry, CancellationToken ct)
+    {
+        if (body.Name is { } bodyName && bodyName != name)
             return Invalid(new() { ["name"] = [$"name '{bodyName}' differs from the schedule's '{name}' in the URL; a schedule can't be renamed."] });
         var errors = new Dictionary<string, string[]>();
         if (validator.Check(body with { Name = name }, errors) is not { } schedule) return Invalid(errors);
@@ -150,7 +164,10 @@ public static class SchedulesApi
         TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflicts with a stored schedule", detail: detail,
             extensions: new Dictionary<string, object?> { ["schedule"] = name });
 
-    private static ProblemHttpResult FromConfig(string name, string verb) =>
-        Conflict(name, $"Schedule '{name}' comes from configuration (source: config): it can be paused, resumed or triggered here, " +
-            $"but only {verb} in the Schedules section of the scheduler's configuration.");
+    private static ProblemHttpResult FromConfig(string name, string verb) => Conflict(name, ConfigOnly(name, verb));
+
+    /// <summary>Why a config schedule can't be <paramref name="verb"/> here (the 409's detail; the dashboard shows it too).</summary>
+    public static string ConfigOnly(string name, string verb) =>
+        $"Schedule '{name}' comes from configuration (source: config): it can be paused, resumed or triggered here, " +
+        $"but only {verb} in the Schedules section of the scheduler's configuration.";
 }
