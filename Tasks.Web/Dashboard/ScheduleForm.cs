@@ -23,12 +23,15 @@ public sealed class ScheduleInput
     public string? Misfire { get; set; }
     public string? Description { get; set; }
 
+    // Razor encodes the text for HTML; JSON's own escaping of '<' or '"' would show as \u003C in the field.
+    private static readonly JsonSerializerOptions AsTyped = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>A stored schedule in the form, its args masked as the API shows them (sensitive fields as ***).</summary>
     public static ScheduleInput From(ScheduleDefinition d, TaskRegistry registry) => new()
     {
         Name = d.Name,
         Task = d.Task,
-        Args = d.Args is { } args ? registry.Redacted(d.Task!, args.GetRawText())?.ToJsonString() : null,
+        Args = d.Args is { } args ? registry.Redacted(d.Task!, args.GetRawText())?.ToJsonString(AsTyped) : null,
         Queue = d.Queue,
         Cron = d.Cron,
         IntervalSeconds = d.IntervalSeconds?.ToString(CultureInfo.InvariantCulture),

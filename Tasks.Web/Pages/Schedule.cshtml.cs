@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -48,6 +50,7 @@ public sealed class ScheduleModel(ScheduleStore store, ScheduleQueries queries, 
         var errors = new Dictionary<string, string[]>();
         if (form.ToDefinition(errors) is { } definition)
         {
+            if (await store.GetAsync(name, ct) is { } stored) definition = Unmasked(definition, stored.Definition);
             var result = await SchedulesApi.Replace(name, definition with { Name = name }, validator, store, queries, registry, ct);
             if (result.Result is Ok<ScheduleResource>) return Redirect($"/schedules/{Uri.EscapeDataString(name)}?saved=changed");
             var problem = ((ProblemHttpResult)result.Result).ProblemDetails;
@@ -69,6 +72,21 @@ public sealed class ScheduleModel(ScheduleStore store, ScheduleQueries queries, 
         Response.StatusCode = problem.Status ?? StatusCodes.Status409Conflict;
         (Ok, Message) = (false, problem.Detail);
         return await LoadAsync(name, null, [], ct) ? Page() : NotFound();
+    }
+
+    /// <summary>
+    /// A sensitive field sent back as the form showed it (<c>***</c>) keeps its stored value: the page never had it,
+    /// and storing the mask would break the task. Any other value, typed in, replaces it.
+    /// </summary>
+    private ScheduleDefinition Unmasked(ScheduleDefinition posted, ScheduleDefinition stored)
+    {
+        if (posted.Task != stored.Task || posted.Args is not { ValueKind: JsonValueKind.Object } args
+            || stored.Args is not { ValueKind: JsonValueKind.Object } kept || !registry.TryGet(posted.Task!, out var task)) return posted;
+        var node = JsonNode.Parse(args.GetRawText())!.AsObject();
+        foreach (var field in task.SensitiveFields)
+            if (node[field] is JsonValue value && value.TryGetValue<string>(out var text) && text == TaskRegistry.Redaction && kept.TryGetProperty(field, out var secret))
+                node[field] = JsonNode.Parse(secret.GetRawText());
+        return posted with { Args = JsonSerializer.SerializeToElement(node) };
     }
 
     private async Task<bool> LoadAsync(string name, ScheduleInput? input, Dictionary<string, string[]> errors, CancellationToken ct)
