@@ -8,7 +8,8 @@ namespace Tasks.Web.Dashboard;
 
 /// <summary>
 /// The schedule form's fields as posted (text, as typed). Reading them only turns text into the JSON shapes the
-/// API's body has (args as JSON, the interval as a number): the checking is <see cref="ScheduleValidator"/>'s alone.
+/// API's body has (args as JSON, the interval as a number): the checking is <see cref="ScheduleValidator"/>'s alone
+/// (docs/design.md, "The schedule form").
 /// </summary>
 public sealed class ScheduleInput
 {
