@@ -60,7 +60,7 @@ public static class ScheduleServiceExtensions
         return builder;
     }
 
-    // Unless the connection string sets synchronous_commit itself (the benchmark's before/after does).
+    // Unless the connection string sets synchronous_commit itself (Options=-c synchronous_commit=on keeps the flush).
     private static string WithoutFlushWait(string connectionString)
     {
         var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
