@@ -30,6 +30,9 @@ public sealed record BenchSettings
 
     /// <summary>Extra settings for the worker processes (<c>--worker-env Key=Value</c>), to try a change without a rebuild.</summary>
     public Dictionary<string, string> WorkerEnvironment { get; init; } = [];
+
+    /// <summary>The same for the beat's scheduler processes (<c>--scheduler-env Key=Value</c>, scenario 9).</summary>
+    public Dictionary<string, string> SchedulerEnvironment { get; init; } = [];
     public string Output { get; init; } = "bench-results.json";
 
     /// <summary>Server settings to try (<c>--postgres-set name=value</c>): <c>ALTER SYSTEM</c> and a reload before the run; recorded with the others.</summary>
@@ -65,6 +68,10 @@ public sealed record BenchSettings
                     settings.WorkerEnvironment[key] = value;
                     i++;
                     break;
+                case "--scheduler-env" when i + 1 < args.Length && args[i + 1].Split('=', 2) is [var key, var value]:
+                    settings.SchedulerEnvironment[key] = value;
+                    i++;
+                    break;
                 case "--postgres-set" when i + 1 < args.Length && args[i + 1].Split('=', 2) is [var name, var setting]:
                     settings.PostgresSet[name] = setting;
                     i++;
@@ -77,7 +84,7 @@ public sealed record BenchSettings
                     break;
                 default:
                     throw new ArgumentException(
-                        $"Unknown argument '{args[i]}'. Usage: Tasks.Benchmarks [--quick] [--runs N] [--only 1,3,8] [--rows N] [--latency-rate N] [--worker-env Key=Value] [--postgres-set name=value] [--out bench-results.json]");
+                        $"Unknown argument '{args[i]}'. Usage: Tasks.Benchmarks [--quick] [--runs N] [--only 1,3,8] [--rows N] [--latency-rate N] [--worker-env Key=Value] [--scheduler-env Key=Value] [--postgres-set name=value] [--out bench-results.json]");
             }
         }
         return settings;

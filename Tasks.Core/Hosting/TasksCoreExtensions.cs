@@ -88,7 +88,7 @@ public static class TasksCoreExtensions
     /// host's own work plus room for its other statements, unless the connection string says otherwise. Handlers
     /// must then use <c>SET LOCAL</c> and transaction-level locks: docs/design.md#pooled-connections-keep-their-session.
     /// </summary>
-    private static string FastByDefault(string connectionString, int connections)
+    internal static string FastByDefault(string connectionString, int connections)
     {
         var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
         var builder = new NpgsqlConnectionStringBuilder(connectionString);

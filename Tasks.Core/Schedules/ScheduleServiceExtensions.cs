@@ -15,9 +15,11 @@ public static class ScheduleServiceExtensions
     /// <summary>
     /// Schedules kept in Quartz's clustered ADO job store in our PostgreSQL: <see cref="ScheduleStore"/> to manage
     /// them and <see cref="ScheduleValidator"/> to check them. The scheduler host also starts the scheduler (it adds
-    /// the hosted service); the Web host only reads and writes the store through it.
+    /// the hosted service); the Web host only reads and writes the store through it. <paramref name="fires"/>: the
+    /// scheduler host, whose Quartz writes don't wait for the WAL flush (docs/design.md, "The beat", Quartz's writes
+    /// without the flush); the Web host's do, since its answers promise a stored schedule.
     /// </summary>
-    public static IHostApplicationBuilder AddTaskSchedules(this IHostApplicationBuilder builder, Action<IQuartzBuilder>? configure = null)
+    public static IHostApplicationBuilder AddTaskSchedules(this IHostApplicationBuilder builder, Action<IQuartzBuilder>? configure = null, bool fires = false)
     {
         var services = builder.Services;
         services.AddOptions<BeatOptions>().BindConfiguration(BeatOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -34,7 +36,9 @@ public static class ScheduleServiceExtensions
             q.UseDefaultThreadPool(o => o.MaxConcurrency = Math.Max(1, beat.ThreadCount));
             q.UsePersistentStore(store =>
             {
-                store.UsePostgres(postgres);
+                // Prepared once per pooled connection, no DISCARD ALL per open: docs/design.md, "The beat", the cost of a fire.
+                var connection = TasksCoreExtensions.FastByDefault(postgres, beat.ThreadCount);
+                store.UsePostgres(fires ? WithoutFlushWait(connection) : connection);
                 store.UseSystemTextJsonSerializer();
                 store.ConfigureStore(o =>
                 {
@@ -54,5 +58,14 @@ public static class ScheduleServiceExtensions
         services.AddSingleton<ScheduleValidator>();
         services.AddSingleton<ScheduleTelemetry>();
         return builder;
+    }
+
+    // Unless the connection string sets synchronous_commit itself (Options=-c synchronous_commit=on keeps the flush).
+    private static string WithoutFlushWait(string connectionString)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        if (builder.Options?.Contains("synchronous_commit", StringComparison.Ordinal) != true)
+            builder.Options = $"{builder.Options} -c synchronous_commit=off".Trim();
+        return builder.ConnectionString;
     }
 }

@@ -32,7 +32,9 @@ public sealed partial class ScheduleReconciler(
 
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({LockKey})", connection, transaction))
+        // The transaction id makes the commit below write WAL, so it waits for the flush, and carries the store's writes
+        // made meanwhile (Quartz's, which don't wait: docs/design.md, "The beat") to disk before the scheduler starts.
+        await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({LockKey}), pg_current_xact_id()", connection, transaction))
             await lockCommand.ExecuteNonQueryAsync(cancellationToken);
 
         var stored = (await store.ListAsync(cancellationToken)).ToDictionary(s => s.Definition.Name!, StringComparer.Ordinal);
