@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using Tasks.Contracts.Demo;
 using Tasks.Contracts.Maintenance;
+using Tasks.Contracts.Messages;
 using Tasks.Core.Hosting;
 using Tasks.Worker.Control;
 using Tasks.Worker.Execution;
@@ -60,8 +61,6 @@ public static class WorkerExtensions
         builder.AddTasksCore(
             bus =>
             {
-                bus.AddConsumer<RunTaskConsumer>().ExcludeFromConfigureEndpoints();
-                bus.AddConsumer<RunTasksConsumer>().ExcludeFromConfigureEndpoints();
                 bus.AddConsumer<ControlCommandConsumer>().ExcludeFromConfigureEndpoints();
             },
             (context, rabbit) => ReceiveTasks(context, rabbit, worker),
@@ -77,6 +76,10 @@ public static class WorkerExtensions
         // worker is stopping isn't retried here: the message goes back.
         var stopping = context.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         var pauses = context.GetRequiredService<QueuePauses>();
+        // Handlers, not DI consumers: no service scope per message (the handler's own scope is per task, in
+        // HandlerTransaction). See docs/design.md#fast-on-durable-where-the-flushes-go-and-the-levers-tried-issue-25
+        var one = new RunTaskConsumer(context.GetRequiredService<TaskRunner>());
+        var many = new RunTasksConsumer(context.GetRequiredService<TaskRunner>());
         rabbit.ReceiveControlCommands(context);
         foreach (var queue in worker.QueueList)
         {
@@ -89,8 +92,8 @@ public static class WorkerExtensions
                     .Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500))
                     .Ignore<OperationCanceledException>(_ => stopping.IsCancellationRequested));
                 e.RethrowFaultedMessages();
-                e.ConfigureConsumer<RunTaskConsumer>(context);
-                e.ConfigureConsumer<RunTasksConsumer>(context);
+                e.Handler<RunTask>(one.Consume);
+                e.Handler<RunTasks>(many.Consume);
                 e.ConnectReceiveEndpointObserver(pauses); // so a control command can pause the queue
             });
         }

@@ -26,6 +26,9 @@ public sealed class TaskPublisher : IAsyncDisposable
     /// <summary>How long the loop waits for a batch's confirms before taking the next (a round trip is well under a millisecond).</summary>
     private static readonly TimeSpan ConfirmWait = TimeSpan.FromMilliseconds(5);
 
+    /// <summary>The confirms of the last batch written: the next one waits for them only while these are still out.</summary>
+    private Task _lastConfirmed = Task.CompletedTask;
+
     public TaskPublisher(RabbitSettings settings, IHostEnvironment environment, IOptionsMonitor<TasksOptions> options)
     {
         _options = options;
@@ -102,9 +105,13 @@ public sealed class TaskPublisher : IAsyncDisposable
         {
             var options = _options.CurrentValue; // throws on a reload that doesn't validate: these callers hear of it
             var cts = timeout = new CancellationTokenSource(TimeSpan.FromSeconds(options.PublishTimeoutSeconds));
-            var confirmed = await WriteAsync(callers, options.MaxTasksPerMessage, cts.Token);
+            var previous = _lastConfirmed;
+            var confirmed = _lastConfirmed = await WriteAsync(callers, options.MaxTasksPerMessage, cts.Token);
             _ = confirmed.ContinueWith(_ => cts.Dispose(), TaskScheduler.Default); // the confirms wait on its token
-            await confirmed.WaitAsync(ConfirmWait).ContinueWith(static _ => { }, TaskScheduler.Default); // each caller sees its own outcome
+            // Idle (the batch before is confirmed): the next caller's tasks go at once. Busy: they gather while this
+            // batch's confirms come, into fuller messages. docs/design.md#fast-on-durable-where-the-flushes-go-and-the-levers-tried-issue-25
+            if (!previous.IsCompleted)
+                await confirmed.WaitAsync(ConfirmWait).ContinueWith(static _ => { }, TaskScheduler.Default); // each caller sees its own outcome
         }
         catch (Exception e)
         {

@@ -3,7 +3,10 @@ using Tasks.Contracts.Messages;
 
 namespace Tasks.Worker.Execution;
 
-/// <summary>Thin on purpose: the message names a task row; <see cref="TaskRunner"/> does the rest.</summary>
+/// <summary>
+/// Thin on purpose: the message names a task row; <see cref="TaskRunner"/> does the rest. Connected as a handler
+/// (<c>WorkerExtensions</c>), so no DI scope is made per message.
+/// </summary>
 public sealed class RunTaskConsumer(TaskRunner runner) : IConsumer<RunTask>
 {
     public Task Consume(ConsumeContext<RunTask> context) => runner.RunAsync(
