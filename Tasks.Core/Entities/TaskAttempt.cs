@@ -3,7 +3,7 @@ namespace Tasks.Core.Entities;
 /// <summary>
 /// An attempt of a task that ended other than in success, written by the move that ended it, in the same statement
 /// (<c>Lifecycle/Moves/</c>). The running or succeeded attempt is the task row's own: a task's history is these
-/// rows and that one (<see cref="Queries.AttemptQueries"/>). See docs/design.md, "Attempt history".
+/// rows and that one (<see cref="Queries.AttemptQueries"/>). See docs/design.md#attempt-history-issue-29.
 /// </summary>
 public sealed class TaskAttempt
 {

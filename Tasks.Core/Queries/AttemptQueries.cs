@@ -10,7 +10,7 @@ public sealed record AttemptView(int Attempt, string? Worker, DateTimeOffset? St
 
 /// <summary>
 /// A task's attempt history: the attempts that ended other than in success (task_attempts, written by the moves
-/// that ended them), then the task row's own attempt when it is running or succeeded. See docs/design.md#attempt-history.
+/// that ended them), then the task row's own attempt when it is running or succeeded. See docs/design.md#attempt-history-issue-29.
 /// </summary>
 public sealed class AttemptQueries(TasksDbContext db)
 {

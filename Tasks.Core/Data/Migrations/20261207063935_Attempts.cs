@@ -9,7 +9,7 @@ namespace Tasks.Core.Data.Migrations
     /// <c>task_attempts</c>: the attempts of a task that ended other than in success, written by the moves that end
     /// them. A task's attempts leave with it through a statement-level delete trigger on <c>tasks</c> (as its
     /// task_lookup row does) rather than a foreign key, whose checks would run on every update of a task.
-    /// See docs/design.md, "Attempt history".
+    /// See docs/design.md#attempt-history-issue-29.
     /// </summary>
     public partial class Attempts : Migration
     {

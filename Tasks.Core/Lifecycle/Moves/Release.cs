@@ -20,7 +20,7 @@ public sealed class Release(NpgsqlDataSource dataSource, TimeSpan lease)
         """;
 
     // Lost the lease (killed, or cut off for good): another attempt, or failed when crashes used up the allowance.
-    // The attempt is recorded as lost in the same statement (see docs/design.md#attempt-history).
+    // The attempt is recorded as lost in the same statement (see docs/design.md#attempt-history-issue-29).
     [Makes(nameof(TaskLifecycle.ReleaseLost))]
     internal const string LostSql =
         $"""
