@@ -15,6 +15,7 @@ public sealed class TasksDbContext(DbContextOptions<TasksDbContext> options) : D
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
     public DbSet<MonitorSnapshot> MonitorSnapshots => Set<MonitorSnapshot>();
     public DbSet<MonitorAlert> MonitorAlerts => Set<MonitorAlert>();
+    public DbSet<TaskAttempt> TaskAttempts => Set<TaskAttempt>();
 
     /// <summary>Read only: written by the triggers on <c>tasks</c>.</summary>
     public IQueryable<TaskLookup> TaskLookup => Set<TaskLookup>().AsNoTracking();

@@ -61,6 +61,7 @@ public static class TasksCoreExtensions
         services.AddSingleton<TaskPublisher>();
         services.AddTaskEnqueueing();
         services.AddScoped<TaskQueries>();
+        services.AddScoped<AttemptQueries>();
         services.AddSingleton<BulkActions>();
 
         var rabbit = new Uri(ConnectionSettings.Require(builder.Configuration, ConnectionSettings.RabbitMq));

@@ -26,6 +26,7 @@ public static class TasksApi
         api.MapPost("/{id:guid}/cancel", CancelTask).RequireAuthorization(ApiKeyScopes.Admin);
         api.MapPost("/{id:guid}/retry", RetryTask).RequireAuthorization(ApiKeyScopes.Admin);
         api.MapBulkApi();
+        api.MapAttemptsApi();
         return api;
     }
 

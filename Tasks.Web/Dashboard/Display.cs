@@ -17,4 +17,15 @@ public static class Display
     }
 
     public static string State(TaskState state) => TaskStateMachine.NameOf(state);
+
+    /// <summary>From start to end, or a dash (still running, or never started): "850 ms", "12.3 s", "4 min 05 s".</summary>
+    public static string Duration(DateTimeOffset? start, DateTimeOffset? end)
+    {
+        if (start is not { } from || end is not { } to) return "–";
+        var d = to - from;
+        if (d < TimeSpan.Zero) d = TimeSpan.Zero; // a lost attempt ends on the database's clock, it started on the worker's
+        return d.TotalSeconds < 1 ? string.Create(CultureInfo.InvariantCulture, $"{d.TotalMilliseconds:0} ms")
+            : d.TotalMinutes < 1 ? string.Create(CultureInfo.InvariantCulture, $"{d.TotalSeconds:0.0} s")
+            : string.Create(CultureInfo.InvariantCulture, $"{(int)d.TotalMinutes} min {d.Seconds:00} s");
+    }
 }

@@ -17,14 +17,15 @@ namespace Tasks.Web.Pages;
 /// <summary>
 /// One task: args (sensitive fields masked), result, error and stack trace, a live progress bar (htmx polls the
 /// <c>Progress</c> partial while the task isn't finished), the trace id, and cancel / retry for admins through the
-/// API's own handlers. Attempt history needs a table of attempts, which the hot path doesn't write yet.
+/// API's own handlers, and the attempt history (<see cref="AttemptQueries"/>).
 /// </summary>
-public sealed class TaskModel(TaskQueries queries, TaskRegistry registry) : PageModel
+public sealed class TaskModel(TaskQueries queries, AttemptQueries attempts, TaskRegistry registry) : PageModel
 {
     // Razor encodes the text for HTML; escaping it for HTML in the JSON too would show \u003C for every '<'.
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public TaskRecord Task { get; private set; } = null!;
+    public List<AttemptView> Attempts { get; private set; } = [];
     public string? Message { get; private set; }
     public bool Ok { get; private set; }
 
@@ -33,7 +34,12 @@ public sealed class TaskModel(TaskQueries queries, TaskRegistry registry) : Page
     public string? TraceId => TaskResource.TraceIdOf(Task.TraceParent);
     public bool Finished => TaskStateMachine.IsFinished(Task.State);
 
-    public async Task<IActionResult> OnGetAsync(Guid id, CancellationToken ct) => await LoadAsync(id, ct) ? Page() : NotFound();
+    public async Task<IActionResult> OnGetAsync(Guid id, CancellationToken ct)
+    {
+        if (!await LoadAsync(id, ct)) return NotFound();
+        Attempts = await attempts.HistoryAsync(Task, ct);
+        return Page();
+    }
 
     /// <summary>The part that moves (state, progress, times), for htmx's polling.</summary>
     public async Task<IActionResult> OnGetProgressAsync(Guid id, CancellationToken ct) =>
@@ -59,6 +65,7 @@ public sealed class TaskModel(TaskQueries queries, TaskRegistry registry) : Page
         if (problem is null) await counts.InvalidateAsync(ct);
         if (!await LoadAsync(id, ct)) return NotFound();
         (Ok, Message) = problem is null ? (true, done) : (false, problem.ProblemDetails.Detail ?? "Not possible.");
+        Attempts = await attempts.HistoryAsync(Task, ct);
         return Page();
     }
 

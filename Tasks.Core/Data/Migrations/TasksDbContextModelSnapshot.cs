@@ -284,6 +284,44 @@ namespace Tasks.Core.Data.Migrations
                     b.ToTable("monitor_snapshots", (string)null);
                 });
 
+            modelBuilder.Entity("Tasks.Core.Entities.TaskAttempt", b =>
+                {
+                    b.Property<Guid>("TaskId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("task_id");
+
+                    b.Property<int>("Attempt")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempt");
+
+                    b.Property<DateTimeOffset>("EndedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("ended_at");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("text")
+                        .HasColumnName("error");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("outcome");
+
+                    b.Property<DateTimeOffset?>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Worker")
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)")
+                        .HasColumnName("worker");
+
+                    b.HasKey("TaskId", "Attempt")
+                        .HasName("pk_task_attempts");
+
+                    b.ToTable("task_attempts", (string)null);
+                });
+
             modelBuilder.Entity("Tasks.Core.Entities.TaskLookup", b =>
                 {
                     b.Property<Guid>("Id")

@@ -25,9 +25,15 @@ public sealed class Claim(NpgsqlDataSource dataSource, TimeProvider clock, TimeS
                    NOT u.cancel_requested AND (u.expires_at IS NULL OR u.expires_at > now())
                    AND (u.state IN ('pending', 'queued')
                         OR (u.state = 'running' AND u.message_id = c.message_id AND (u.heartbeat_at < now() - $6::interval OR u.heartbeat_at IS NULL)
-                            AND u.attempts - u.attempts_base < u.max_attempts + $5)) AS claimable
+                            AND u.attempts - u.attempts_base < u.max_attempts + $5)) AS claimable,
+                   u.state = 'running' AS taken_over, u.attempts AS lost_attempt, u.worker AS lost_by, u.started_at AS lost_since
             FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS c(id, worker, message_id) JOIN tasks u ON u.id = c.id
-            ORDER BY u.id {lockRows})
+            ORDER BY u.id {lockRows}),
+        -- A take-over ends the lost attempt: recorded here, as the relay's release would (Lost); no row otherwise.
+        lost AS (
+            INSERT INTO task_attempts (task_id, attempt, worker, started_at, ended_at, outcome, error)
+            SELECT id, lost_attempt, lost_by, lost_since, now(), 'lost', '{Lost.Error}' FROM l WHERE claimable AND taken_over
+            ON CONFLICT DO NOTHING)
         UPDATE tasks t SET state = 'running', attempts = t.attempts + 1, started_at = $4, finished_at = NULL,
             worker = l.worker, message_id = l.message_id, updated_at = $4, heartbeat_at = now(),
             progress_current = NULL, progress_total = NULL, progress_message = NULL

@@ -20,16 +20,21 @@ public sealed class Release(NpgsqlDataSource dataSource, TimeSpan lease)
         """;
 
     // Lost the lease (killed, or cut off for good): another attempt, or failed when crashes used up the allowance.
+    // The attempt is recorded as lost in the same statement (see docs/design.md#attempt-history-issue-29).
     [Makes(nameof(TaskLifecycle.ReleaseLost))]
     internal const string LostSql =
-        """
-        UPDATE tasks SET updated_at = now() - $2::interval, heartbeat_at = NULL,
-            state = CASE WHEN attempts - attempts_base < max_attempts + $4 THEN 'pending' ELSE 'failed' END,
-            finished_at = CASE WHEN attempts - attempts_base < max_attempts + $4 THEN NULL ELSE now() END,
-            error = CASE WHEN attempts - attempts_base < max_attempts + $4 THEN error
-                         ELSE 'Its worker was lost during each of its last attempts; given up (poison message?).' END
-        WHERE id IN (SELECT id FROM tasks WHERE state = 'running' AND (heartbeat_at < now() - $1::interval OR heartbeat_at IS NULL)
-                     ORDER BY heartbeat_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+        $"""
+        WITH ended AS (
+            UPDATE tasks SET updated_at = now() - $2::interval, heartbeat_at = NULL,
+                state = CASE WHEN attempts - attempts_base < max_attempts + $4 THEN 'pending' ELSE 'failed' END,
+                finished_at = CASE WHEN attempts - attempts_base < max_attempts + $4 THEN NULL ELSE now() END,
+                error = CASE WHEN attempts - attempts_base < max_attempts + $4 THEN error
+                             ELSE 'Its worker was lost during each of its last attempts; given up (poison message?).' END
+            WHERE id IN (SELECT id FROM tasks WHERE state = 'running' AND (heartbeat_at < now() - $1::interval OR heartbeat_at IS NULL)
+                         ORDER BY heartbeat_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+            RETURNING id, attempts, worker, started_at)
+        INSERT INTO task_attempts (task_id, attempt, worker, started_at, ended_at, outcome, error)
+        SELECT id, attempts, worker, started_at, now(), 'lost', '{Lost.Error}' FROM ended ON CONFLICT DO NOTHING
         """;
 
     // A row in its publish back-off waits for its time (publish_after), however old it is.
