@@ -20,7 +20,7 @@ public sealed class WorkersModel(WorkerQueries queries, IOptions<DashboardOption
 {
     // A ping collects answers for all of it; a command to one named worker returns with its answer.
     private const string PingTimeoutMs = "2000";
-    private const string CommandTimeoutMs = "5000";
+    private const string CommandTimeoutMs = "3000";
 
     /// <summary>htmx asks the table again on this event, sent with every action's answer.</summary>
     public const string ChangedEvent = "workers-changed";
@@ -78,6 +78,10 @@ public sealed class WorkersModel(WorkerQueries queries, IOptions<DashboardOption
     /// <summary>A stable element id for a worker's (and queue's) button: htmx moves focus to it again after a swap.</summary>
     public static string ElementId(string action, string worker, string? queue = null) =>
         action + "-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{worker}\n{queue}")))[..16];
+
+    /// <summary>The version with its build metadata cut to a short commit hash (all of it is in the cell's title).</summary>
+    public static string ShortVersion(string version) =>
+        version.IndexOf('+', StringComparison.Ordinal) is var plus and >= 0 && version.Length > plus + 8 ? version[..(plus + 8)] : version;
 
     private static WorkerFlash Refused(IResult? result) =>
         new(false, (result as ProblemHttpResult)?.ProblemDetails.Detail ?? "The workers did not answer.");
