@@ -10,7 +10,7 @@ public sealed record ControlAnswer(ControlReply Reply, TimeSpan RoundTrip);
 /// <summary>
 /// Sends commands on the control channel and collects the workers' replies on this host's reply queue until a
 /// timeout (or, for a command to one named worker, its reply). Nobody is known to be there: an empty list is the
-/// answer when no worker replied in time.
+/// answer when no worker replied in time; <see cref="ControlUnavailableException"/> when the command couldn't be sent.
 /// </summary>
 public sealed partial class ControlClient(IBus bus, ControlReplies replies, TimeProvider clock, ILogger<ControlClient> logger)
 {
@@ -20,24 +20,27 @@ public sealed partial class ControlClient(IBus bus, ControlReplies replies, Time
         var id = Guid.NewGuid();
         var inbox = replies.Open(id);
         var answers = new List<ControlAnswer>();
+        var sent = false;
         try
         {
             using var late = new CancellationTokenSource(timeout, clock);
             using var waiting = CancellationTokenSource.CreateLinkedTokenSource(ct, late.Token);
-            var sent = clock.GetTimestamp();
+            var start = clock.GetTimestamp();
             await SendAsync(new ControlCommand(id, command, target, replies.Address, taskId, queue), waiting.Token);
+            sent = true;
             while (await inbox.WaitToReadAsync(waiting.Token))
             {
                 while (inbox.TryRead(out var reply))
                 {
-                    answers.Add(new ControlAnswer(reply.Reply, clock.GetElapsedTime(sent, reply.At)));
+                    answers.Add(new ControlAnswer(reply.Reply, clock.GetElapsedTime(start, reply.At)));
                     if (target is not null) return answers; // names are unique: the one worker answered
                 }
             }
         }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
         {
-            // the timeout: what arrived is the answer (a send that couldn't be made in time leaves it empty)
+            // the timeout: what arrived is the answer, unless the command never left (no connection to the broker)
+            if (!sent) throw new ControlUnavailableException($"The broker did not take the {command} command within {timeout.TotalMilliseconds:0} ms.", e);
         }
         finally
         {
@@ -52,11 +55,25 @@ public sealed partial class ControlClient(IBus bus, ControlReplies replies, Time
 
     private async Task SendAsync(ControlCommand command, CancellationToken ct)
     {
-        var exchange = await bus.GetSendEndpoint(ControlChannel.Address);
-        await exchange.Send(command, ct);
+        try
+        {
+            var exchange = await bus.GetSendEndpoint(ControlChannel.Address);
+            await exchange.Send(command, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogSendFailed(logger, e, command.Id, command.Command);
+            throw new ControlUnavailableException($"The broker did not take the {command.Command} command: {e.Message}", e);
+        }
         LogSent(logger, command.Id, command.Command, command.Target ?? "all workers", command.TaskId, command.Queue);
     }
+
+    [LoggerMessage(LogLevel.Warning, "Control command {CommandId} ({Command}) could not be sent")]
+    private static partial void LogSendFailed(ILogger logger, Exception e, Guid commandId, string command);
 
     [LoggerMessage(LogLevel.Information, "Control command {CommandId} ({Command}) sent to {Target} (task {TaskId}, queue {Queue})")]
     private static partial void LogSent(ILogger logger, Guid commandId, string command, string target, Guid? taskId, string? queue);
 }
+
+/// <summary>A control command the broker didn't take (refused, or no connection to send it on): nobody could have got it.</summary>
+public sealed class ControlUnavailableException(string message, Exception inner) : Exception(message, inner);

@@ -36,14 +36,14 @@ public sealed class RabbitManagement
 
     public bool Configured => _management is not null;
 
-    /// <summary>Each queue: messages ready, consumers, and the broker's publish and deliver rates (per second, over its last few seconds).</summary>
+    /// <summary>Each queue: messages ready and unacknowledged, consumers, and the broker's publish and deliver rates (per second, over its last few seconds).</summary>
     public async Task<Dictionary<string, QueueFigures>> QueuesAsync(CancellationToken ct)
     {
         var queues = new Dictionary<string, QueueFigures>(StringComparer.Ordinal);
         if (_management is not { } management) return queues;
         using var http = _http.CreateClient(nameof(RabbitManagement));
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(management,
-            $"api/queues/{Uri.EscapeDataString(_vhost)}?columns=name,messages_ready,consumers,message_stats"));
+            $"api/queues/{Uri.EscapeDataString(_vhost)}?columns=name,messages_ready,messages_unacknowledged,consumers,message_stats"));
         if (!string.IsNullOrEmpty(management.UserInfo))
             request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
                 Convert.ToBase64String(Encoding.UTF8.GetBytes(Uri.UnescapeDataString(management.UserInfo))));
@@ -57,7 +57,8 @@ public sealed class RabbitManagement
             queues[queue.GetProperty("name").GetString()!] = new QueueFigures(
                 ready.GetInt64(),
                 queue.TryGetProperty("consumers", out var consumers) ? consumers.GetInt32() : 0,
-                Rate(stats, "publish_details"), Rate(stats, "deliver_get_details"));
+                Rate(stats, "publish_details"), Rate(stats, "deliver_get_details"),
+                queue.TryGetProperty("messages_unacknowledged", out var unacked) ? unacked.GetInt64() : 0);
         }
         return queues;
     }

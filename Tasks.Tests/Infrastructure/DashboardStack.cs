@@ -12,7 +12,7 @@ namespace Tasks.Tests.Infrastructure;
 public class DashboardStack : TasksStack
 {
     /// <summary>Every dashboard page: each must send a signed-out browser to /login. Add yours here.</summary>
-    public static readonly string[] Pages = ["/", "/schedules", "/tasks", "/failed"];
+    public static readonly string[] Pages = ["/", "/schedules", "/tasks", "/failed", "/workers", "/queues"];
 
     public const string AdminPassword = "admin-password-for-tests";
     public const string ViewerName = "viewer";

@@ -60,7 +60,7 @@ public static class MonitorApi
         var items = seen.Keys.Union(consumed.Keys).Order(StringComparer.Ordinal).Select(name =>
         {
             var q = seen.GetValueOrDefault(name);
-            return new QueueResource(name, q?.Depth, q?.Consumers, q?.PublishRate, q?.DeliverRate, consumed.GetValueOrDefault(name));
+            return new QueueResource(name, q?.Depth, q?.Consumers, q?.PublishRate, q?.DeliverRate, consumed.GetValueOrDefault(name), q?.Unacked);
         }).ToList();
         return TypedResults.Ok(new QueueList(latest?.At, items));
     }

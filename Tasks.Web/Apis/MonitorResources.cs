@@ -46,7 +46,7 @@ public sealed record SeriesPointResource(
 
 public sealed record SeriesResource(DateTimeOffset From, DateTimeOffset To, int StepSeconds, List<SeriesPointResource> Items);
 
-public sealed record QueueResource(string Name, long? Depth, int? Consumers, double? PublishRate, double? DeliverRate, bool Paused);
+public sealed record QueueResource(string Name, long? Depth, int? Consumers, double? PublishRate, double? DeliverRate, bool Paused, long? Unacked);
 
 public sealed record QueueList(DateTimeOffset? At, List<QueueResource> Items);
 

@@ -10,7 +10,8 @@ namespace Tasks.Web.Apis;
 /// <summary>
 /// <c>/api/v1/workers</c> remote control, over the control channel (<see cref="ControlClient"/>): ping every worker,
 /// shut one down, pause or resume one's queue. Each is a command to the workers and waits for their replies up to
-/// <c>timeoutMs</c>; a named worker that doesn't answer in time is a 404. All need <c>admin</c>.
+/// <c>timeoutMs</c>; a named worker that doesn't answer in time is a 404, a command the broker doesn't take a 503.
+/// All need <c>admin</c>.
 /// </summary>
 public static class WorkersControlApi
 {
@@ -37,7 +38,9 @@ public static class WorkersControlApi
         var errors = new Dictionary<string, string[]>();
         var timeout = Timeout(timeoutMs, errors);
         if (errors.Count > 0) return Invalid(errors);
-        var answers = await control.AskAsync(ControlChannel.Ping, null, timeout, ct);
+        IReadOnlyList<ControlAnswer> answers;
+        try { answers = await control.AskAsync(ControlChannel.Ping, null, timeout, ct); }
+        catch (ControlUnavailableException e) { return Unavailable(e); }
         return TypedResults.Ok(new WorkerPingList([.. answers
             .Select(a => new WorkerPing(a.Reply.Worker, Math.Round(a.RoundTrip.TotalMilliseconds, 1)))
             .OrderBy(p => p.Name, StringComparer.Ordinal)]));
@@ -51,9 +54,16 @@ public static class WorkersControlApi
         var timeout = Timeout(timeoutMs, errors);
         CheckName(name, errors);
         if (errors.Count > 0) return Invalid(errors);
-        return await control.AskAsync(ControlChannel.Shutdown, name, timeout, ct) is [var answer, ..]
-            ? TypedResults.Accepted((string?)null, WorkerControlResult.From(answer, null))
-            : NoAnswer(name, timeout);
+        try
+        {
+            return await control.AskAsync(ControlChannel.Shutdown, name, timeout, ct) is [var answer, ..]
+                ? TypedResults.Accepted((string?)null, WorkerControlResult.From(answer, null))
+                : NoAnswer(name, timeout);
+        }
+        catch (ControlUnavailableException e)
+        {
+            return Unavailable(e);
+        }
     }
 
     public static async Task<Results<Ok<WorkerControlResult>, ProblemHttpResult>> ChangeQueue(
@@ -64,7 +74,10 @@ public static class WorkersControlApi
         CheckName(name, errors);
         if (QueueNames.Problem(queue) is { } problem) errors["queue"] = [problem];
         if (errors.Count > 0) return Invalid(errors);
-        if (await control.AskAsync(command, name, timeout, ct, queue: queue) is not [var answer, ..]) return NoAnswer(name, timeout);
+        IReadOnlyList<ControlAnswer> answers;
+        try { answers = await control.AskAsync(command, name, timeout, ct, queue: queue); }
+        catch (ControlUnavailableException e) { return Unavailable(e); }
+        if (answers is not [var answer, ..]) return NoAnswer(name, timeout);
         return answer.Reply.Done
             ? TypedResults.Ok(WorkerControlResult.From(answer, queue))
             : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Queue not consumed by this worker", detail: $"Worker '{name}' answered: {answer.Reply.Detail}.",
@@ -89,6 +102,11 @@ public static class WorkersControlApi
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Worker not found",
             detail: $"No worker named '{name}' answered within {timeout.TotalMilliseconds:0} ms.",
             extensions: new Dictionary<string, object?> { ["worker"] = name });
+
+    /// <summary>The broker didn't take the command: nobody got it, and trying again later may work.</summary>
+    private static ProblemHttpResult Unavailable(ControlUnavailableException e) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Control channel unavailable",
+            detail: $"{e.Message} No worker got it; try again once the broker is reachable.");
 
     private static ProblemHttpResult Invalid(Dictionary<string, string[]> errors) =>
         TypedResults.Problem(new HttpValidationProblemDetails(errors)
