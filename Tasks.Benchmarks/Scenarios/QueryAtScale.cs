@@ -145,9 +145,10 @@ public static class QueryAtScale
                 else await copy.WriteNullAsync();
                 await copy.WriteAsync(false, NpgsqlDbType.Boolean);
             }
+            copy.Timeout = TimeSpan.FromHours(1); // the commit runs the insert triggers over every row: minutes at 10M
             await copy.CompleteAsync();
         }
-        await using var vacuum = new NpgsqlCommand("VACUUM ANALYZE tasks, task_lookup", conn) { CommandTimeout = 600 };
+        await using var vacuum = new NpgsqlCommand("VACUUM ANALYZE tasks, task_lookup", conn) { CommandTimeout = 3600 };
         await vacuum.ExecuteNonQueryAsync();
     }
 
