@@ -68,8 +68,8 @@ public sealed class TaskQueries(TasksDbContext db)
     /// <summary>
     /// Failed tasks grouped by name and their error's first line, the most recently failed group first. Read from
     /// the summary the triggers of the FailedGroups migration keep, a few rows per group, never from the failed rows
-    /// themselves (docs/design.md#failed-groups-without-reading-the-failed-rows). "Last failed" is when a task last
-    /// entered the group.
+    /// themselves (docs/design.md#failed-groups-without-reading-the-failed-rows-issue-29). "Last failed" is when a
+    /// task last entered the group.
     /// </summary>
     public Task<List<FailedGroup>> FailedGroupsAsync(int limit, CancellationToken ct) =>
         db.Database.SqlQuery<FailedGroup>(

@@ -9,7 +9,7 @@ namespace Tasks.Core.Data.Migrations
     /// change of failed tasks per name and error's first line to <c>task_failed_groups</c>, in a row of the writing
     /// backend's own (slot = its pid, as the StateCounts migration does), with when a task last entered the group.
     /// <see cref="Queries.TaskQueries.FailedGroupsAsync"/> sums the rows; the relay folds them into slot 0
-    /// (docs/design.md#failed-groups-without-reading-the-failed-rows).
+    /// (docs/design.md#failed-groups-without-reading-the-failed-rows-issue-29).
     /// </summary>
     public partial class FailedGroups : Migration
     {
