@@ -41,8 +41,9 @@ await Scenario(8, "celery", "8. Celery peer", async () => ctx.Results.Add(await 
 await Scenario(9, "beat", "9. Beat", async () => ctx.Results.Add(await BeatFires.RunAsync(ctx)));
 await Scenario(10, "camera", "10. Camera", async () => ctx.Results.Add(await CameraAtScale.RunAsync(ctx)));
 await Scenario(11, "heartbeat", "11. Worker heartbeat", async () => ctx.Results.Add(await WorkerHeartbeats.RunAsync(ctx)));
+await Scenario(12, "dashboard", "12. Dashboard pages", async () => ctx.Results.Add(await DashboardAtScale.RunAsync(ctx)));
 
-var order = new[] { "broker", "bus", "endToEnd", "endToEndOneMessagePerTask", "http", "latency", "scaleOut", "memory", "query", "hangfire", "celery", "beat", "camera", "heartbeat" };
+var order = new[] { "broker", "bus", "endToEnd", "endToEndOneMessagePerTask", "http", "latency", "scaleOut", "memory", "query", "hangfire", "celery", "beat", "camera", "heartbeat", "dashboard" };
 var results = ctx.Results.OrderBy(r => Array.IndexOf(order, r.Key)).ToList();
 var json = Report.Json(settings, machine, postgres, results);
 await File.WriteAllTextAsync(settings.Output, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

@@ -79,7 +79,7 @@ public sealed class BenchmarkHarnessTests
 
             var scenarios = results["scenarios"]!.AsObject();
             Assert.Equal(
-                ["beat", "broker", "bus", "camera", "celery", "endToEnd", "endToEndOneMessagePerTask", "hangfire", "heartbeat", "http", "latency", "memory", "query", "scaleOut"],
+                ["beat", "broker", "bus", "camera", "celery", "dashboard", "endToEnd", "endToEndOneMessagePerTask", "hangfire", "heartbeat", "http", "latency", "memory", "query", "scaleOut"],
                 scenarios.Select(s => s.Key).Order(StringComparer.Ordinal));
             foreach (var (key, scenario) in scenarios)
             {
@@ -97,6 +97,10 @@ public sealed class BenchmarkHarnessTests
             Assert.True((double)scenarios["endToEnd"]!["figures"]!["throughput"]!["median"]! > 0);
             Assert.True((double)scenarios["http"]!["figures"]!["batch of 100: accepted"]!["median"]! > 0);
             Assert.True((double)scenarios["latency"]!["figures"]!["enqueue→start p99"]!["median"]! > 0);
+            // Every dashboard page was fetched signed in (a redirect to /login fails the scenario), each with its p95.
+            var pages = scenarios["dashboard"]!["figures"]!.AsObject().Select(f => f.Key).Where(k => k.EndsWith(": p95", StringComparison.Ordinal)).ToList();
+            Assert.Equal(8, pages.Count);
+            Assert.Contains("Failed /failed: p95", pages);
         }
         finally
         {

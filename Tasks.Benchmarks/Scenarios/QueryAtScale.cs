@@ -15,6 +15,12 @@ public static class QueryAtScale
 {
     private static readonly string[] Names = ["demo.echo", "demo.sleep", "demo.fail", "tasks.cleanup", "reports.generate"];
 
+    private static readonly string[] Errors = [.. new[]
+    {
+        "InvalidOperationException: something broke", "TimeoutException: the call timed out after 30 s",
+        "HttpRequestException: 503 Service Unavailable", "KeyNotFoundException: no such customer",
+    }.Select(e => e + "\n   at Bench.Handler.RunAsync(TaskContext context)\n   at Tasks.Worker.Run()")];
+
     public static async Task<ScenarioResult> RunAsync(BenchContext ctx)
     {
         var s = ctx.Settings;
@@ -78,8 +84,11 @@ public static class QueryAtScale
         return result;
     }
 
-    /// <summary>Rows over the last week, oldest first: 88% succeeded, the rest spread over the other states.</summary>
-    private static async Task LoadAsync(string postgres, int rows)
+    /// <summary>
+    /// Rows over the last week, oldest first: 88% succeeded, the rest spread over the other states; a failed row's
+    /// error is one of <see cref="Errors"/> (with a stack trace), so each name has a handful of failed groups.
+    /// </summary>
+    internal static async Task LoadAsync(string postgres, int rows)
     {
         await using var conn = new NpgsqlConnection(postgres);
         await conn.OpenAsync();
@@ -117,7 +126,7 @@ public static class QueryAtScale
                 await copy.WriteAsync("""{"message": "bench", "data": null}""", NpgsqlDbType.Jsonb);
                 if (state == "succeeded") await copy.WriteAsync("""{"message": "bench", "data": null}""", NpgsqlDbType.Jsonb);
                 else await copy.WriteNullAsync();
-                if (state == "failed") await copy.WriteAsync("InvalidOperationException: something broke", NpgsqlDbType.Text);
+                if (state == "failed") await copy.WriteAsync(Errors[i / 100 % Errors.Length], NpgsqlDbType.Text);
                 else await copy.WriteNullAsync();
                 await copy.WriteAsync(started is null ? 0 : 1, NpgsqlDbType.Integer);
                 await copy.WriteAsync(3, NpgsqlDbType.Integer);
@@ -136,9 +145,10 @@ public static class QueryAtScale
                 else await copy.WriteNullAsync();
                 await copy.WriteAsync(false, NpgsqlDbType.Boolean);
             }
+            copy.Timeout = TimeSpan.FromHours(1); // the commit runs the insert triggers over every row: minutes at 10M
             await copy.CompleteAsync();
         }
-        await using var vacuum = new NpgsqlCommand("VACUUM ANALYZE tasks, task_lookup", conn) { CommandTimeout = 600 };
+        await using var vacuum = new NpgsqlCommand("VACUUM ANALYZE tasks, task_lookup", conn) { CommandTimeout = 3600 };
         await vacuum.ExecuteNonQueryAsync();
     }
 

@@ -124,6 +124,7 @@ public sealed class TaskStateMachine : IAsyncDisposable
     public Task ReportProgressAsync(ClaimedTask task, long? current, long? total, string? message, CancellationToken ct) =>
         Progress.ReportAsync(task, (current, total, message), ct);
 
+    /// <summary>Folds the per-connection rows of the counts by state and of the failed groups (see <c>StateCounts.FoldAsync</c>).</summary>
     public Task FoldStateCountsAsync(CancellationToken ct) => StateCounts.FoldAsync(ct);
 
     public async ValueTask DisposeAsync()
