@@ -26,12 +26,13 @@
 
   function options(kind, box, c) {
     const axis = { stroke: c.muted, grid: { stroke: c.line, width: 1 }, ticks: { stroke: c.line, width: 1 } };
-    const line = (label, colour) => ({ label, stroke: colour, width: 2, fill: colour + '22', points: { show: false } });
+    const line = (label, colour) => ({ label, stroke: colour, width: 2, fill: colour + '22' });
     return {
       width: width(box), height: height(box),
       series: kind === 'throughput' ? [{}, line('Succeeded', c.ok)] : [{}, line('Failed', c.bad), line('Retried', c.warn)],
       axes: [axis, axis],
-      scales: { x: { time: true } },
+      // The whole range, however few steps have snapshots: an hour looks like an hour even with a minute of data.
+      scales: { x: { time: true, range: () => [Date.parse(data.from) / 1000, Date.parse(data.to) / 1000] }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
       cursor: { drag: { x: false, y: false } },
     };
   }
@@ -52,7 +53,7 @@
       }
     }
     const step = data.stepSeconds >= 60 ? (data.stepSeconds / 60).toFixed(0) + ' min' : data.stepSeconds + ' s';
-    status.textContent = data.at.length + ' points, one per ' + step + '.';
+    status.textContent = data.at.length + (data.at.length === 1 ? ' point' : ' points') + ', one per ' + step + '.';
     Object.assign(section.dataset, { range: data.range, points: String(data.at.length), from: data.from, to: data.to, step: String(data.stepSeconds) });
   }
 
