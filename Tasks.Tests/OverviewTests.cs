@@ -1,8 +1,13 @@
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.Playwright;
+using Tasks.Core.Data;
 using Tasks.Tests.Infrastructure;
+using Tasks.Web.Dashboard;
 using static Microsoft.Playwright.Assertions;
 
 namespace Tasks.Tests;
@@ -90,6 +95,32 @@ public sealed class OverviewTests(OverviewTests.Stack stack) : IClassFixture<Ove
         await DashboardStack.ScreenshotAsync(page, "overview-monitor");
         Assert.Empty(violations);
         Assert.Equal(0, dialogs);
+        await page.CloseAsync(); // its polling would fill the cache the next test looks at
+    }
+
+    [Fact]
+    public async Task The_cached_chart_is_dropped_by_the_tag_the_actions_remove()
+    {
+        // The app's own cache and services, with a refresh long enough that only the tag can drop the entry.
+        await using var scope = stack.Web.Services.CreateAsyncScope();
+        var services = scope.ServiceProvider;
+        var overview = new OverviewCache(services.GetRequiredService<HybridCache>(), services.GetRequiredService<TasksDbContext>(),
+            TimeProvider.System, Options.Create(new DashboardOptions { RefreshSeconds = 300 }));
+        var hour = ChartRange.Find("hour")!;
+        var before = await overview.ChartAsync(hour, TestContext.Current.CancellationToken);
+
+        await stack.ExecuteAsync(
+            """
+            INSERT INTO monitor_snapshots (at, interval_seconds, duration_ms, workers_online, workers_offline, workers_stopped, started, succeeded,
+                                           failed, retried, outbox_pending, scheduled, workers, states, names, queues, baseline)
+            VALUES (date_trunc('second', now()) - interval '30 minutes', 1, 1, 0, 0, 0, 1000, 1000, 0, 0, 0, 0, '[]', '{}', '{}', '{}', '{}')
+            ON CONFLICT DO NOTHING
+            """);
+        Assert.Equal(before.To, (await overview.ChartAsync(hour, TestContext.Current.CancellationToken)).To); // cached: the same read
+
+        await services.GetRequiredService<StateCountsCache>().InvalidateAsync(TestContext.Current.CancellationToken); // what every action calls
+        var after = await overview.ChartAsync(hour, TestContext.Current.CancellationToken);
+        Assert.Equal(before.Succeeded.Sum() + 1000, after.Succeeded.Sum());
     }
 
     [Fact]
