@@ -135,6 +135,40 @@ public sealed class OverviewTests(OverviewTests.Stack stack) : IClassFixture<Ove
         Assert.True(problem.GetProperty("errors").TryGetProperty("range", out _));
     }
 
+    [Fact]
+    public async Task A_series_step_adds_its_snapshots_up_in_the_database()
+    {
+        // Two snapshots in one 10 s step, two hours back: before this stack's camera took any.
+        var ten = TimeSpan.FromSeconds(10).Ticks;
+        var step = new DateTimeOffset(DateTimeOffset.UtcNow.AddHours(-2).UtcTicks / ten * ten, TimeSpan.Zero);
+        await InsertSnapshotAsync(step.AddSeconds(1), succeeded: 2,
+            """{"demo.echo": {"started": 3, "succeeded": 2, "failed": 1, "retried": 0, "runMs": [0, 0, 0, 0, 0, 3], "waitMs": [1]}}""",
+            """{"q1": {"depth": 5, "consumers": 0, "publishRate": 2.0, "deliverRate": 0.0}}""");
+        await InsertSnapshotAsync(step.AddSeconds(6), succeeded: 4,
+            """{"demo.echo": {"started": 4, "succeeded": 4, "failed": 0, "retried": 0, "runMs": [0, 0, 0, 0, 0, 4], "waitMs": [2]}}""",
+            """{"q1": {"depth": 9, "consumers": 1, "publishRate": 4.0, "deliverRate": 1.0}}""");
+
+        var range = $"from={Uri.EscapeDataString(step.ToString("O"))}&to={Uri.EscapeDataString(step.AddSeconds(10).ToString("O"))}";
+        var series = await stack.Http.GetFromJsonAsync<JsonElement>($"/api/v1/snapshots?{range}&step=10", ApiExtensions.Json);
+        var point = Assert.Single(series.GetProperty("items").EnumerateArray());
+        Assert.Equal(step, point.GetProperty("at").GetDateTimeOffset());
+        Assert.Equal(2, point.GetProperty("snapshots").GetInt32());
+        Assert.Equal(6, point.GetProperty("tasks").GetProperty("succeeded").GetInt64());
+        var echo = point.GetProperty("names").GetProperty("demo.echo");
+        Assert.Equal((7L, 6L, 1L), (echo.GetProperty("started").GetInt64(), echo.GetProperty("succeeded").GetInt64(), echo.GetProperty("failed").GetInt64()));
+        Assert.InRange(echo.GetProperty("runP95Ms").GetDouble(), 20, 50); // the summed buckets: all seven in 20–50 ms
+        var q1 = point.GetProperty("queues").GetProperty("q1");
+        Assert.Equal((9L, 1), (q1.GetProperty("depth").GetInt64(), q1.GetProperty("consumers").GetInt32())); // the step's last
+        Assert.Equal((3.0, 0.5), (q1.GetProperty("publishRate").GetDouble(), q1.GetProperty("deliverRate").GetDouble())); // averaged
+    }
+
+    private Task InsertSnapshotAsync(DateTimeOffset at, long succeeded, string names, string queues) => stack.ExecuteAsync(
+        """
+        INSERT INTO monitor_snapshots (at, interval_seconds, duration_ms, workers_online, workers_offline, workers_stopped, started, succeeded,
+                                       failed, retried, outbox_pending, scheduled, workers, states, names, queues, baseline)
+        VALUES ($1, 1, 1, 1, 0, 0, $2, $2, 0, 0, 0, 0, '[]', '{}', $3::jsonb, $4::jsonb, '{}')
+        """, at, succeeded, names, queues);
+
     /// <summary>
     /// The range the page shows, checked against <c>/api/v1/snapshots</c> for the same from, to and step: as many points.
     /// A snapshot stored between the page's read and the API's changes its step's figures, so a mismatch is looked at

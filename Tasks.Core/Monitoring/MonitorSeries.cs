@@ -75,10 +75,11 @@ public static class MonitorSeries
             WITH s AS (SELECT floor(extract(epoch FROM at) / {s}) AS b, at, queues FROM monitor_snapshots WHERE at >= {from} AND at < {to}),
             c AS (SELECT b, count(*) AS snapshots FROM s GROUP BY b)
             SELECT to_timestamp(q.b * {s}) AS at, q.name, q.depth, q.consumers,
-                   q.publish / c.snapshots AS publish_rate, q.deliver / c.snapshots AS deliver_rate
+                   q.publish / c.snapshots AS publish_rate, q.deliver / c.snapshots AS deliver_rate, coalesce(q.unacked, 0) AS unacked
             FROM (SELECT s.b, e.key AS name,
                          (array_agg((e.value ->> 'depth')::bigint ORDER BY s.at DESC))[1] AS depth,
                          (array_agg((e.value ->> 'consumers')::int ORDER BY s.at DESC))[1] AS consumers,
+                         (array_agg((e.value ->> 'unacked')::bigint ORDER BY s.at DESC))[1] AS unacked,
                          sum((e.value ->> 'publishRate')::float8) AS publish, sum((e.value ->> 'deliverRate')::float8) AS deliver
                   FROM s CROSS JOIN LATERAL jsonb_each(s.queues) e GROUP BY 1, 2) q
             JOIN c USING (b)
@@ -90,7 +91,8 @@ public static class MonitorSeries
 
     private sealed record NameRow(DateTimeOffset At, string Name, long Started, long Succeeded, long Failed, long Retried, long[] RunMs, long[] WaitMs);
 
-    private sealed record QueueRow(DateTimeOffset At, string Name, long Depth, int Consumers, double PublishRate, double DeliverRate);
+    // Unacked: for the QueueFigures field of the same name, in snapshots that record it (null in older ones).
+    private sealed record QueueRow(DateTimeOffset At, string Name, long Depth, int Consumers, double PublishRate, double DeliverRate, long Unacked);
 }
 
 /// <summary>One step of <see cref="MonitorSeries.TotalsAsync"/>; <see cref="States"/> is the last snapshot's JSON object (state → count).</summary>
