@@ -69,7 +69,7 @@ public sealed class OverviewTests(OverviewTests.Stack stack) : IClassFixture<Ove
         await page.Keyboard.PressAsync("ArrowRight");
         await Expect(charts).ToHaveAttributeAsync("data-range", "day");
         await SameAsApiAsync(page, 240);
-        await page.GetByText("Last week").ClickAsync();
+        await page.GetByText("Last week", new() { Exact = true }).ClickAsync();
         await Expect(charts).ToHaveAttributeAsync("data-range", "week");
         await SameAsApiAsync(page, 1680);
 
@@ -90,7 +90,7 @@ public sealed class OverviewTests(OverviewTests.Stack stack) : IClassFixture<Ove
         await page.WaitForResponseAsync(r => r.Url.Contains("handler=Attention", StringComparison.Ordinal));
         await page.WaitForResponseAsync(r => r.Url.Contains("handler=Alerts", StringComparison.Ordinal));
         await Expect(page.Locator("#attention li.offline")).ToContainTextAsync(Hostile);
-        await page.GetByText("Last hour").ClickAsync();
+        await page.GetByText("Last hour", new() { Exact = true }).ClickAsync();
         await Expect(charts).ToHaveAttributeAsync("data-range", "hour");
         await DashboardStack.ScreenshotAsync(page, "overview-monitor");
         Assert.Empty(violations);
