@@ -26,7 +26,9 @@
 
   function options(kind, box, c) {
     const axis = { stroke: c.muted, grid: { stroke: c.line, width: 1 }, ticks: { stroke: c.line, width: 1 } };
-    const line = (label, colour) => ({ label, stroke: colour, width: 2, fill: colour + '22' });
+    // Bars: each is one step's count, and a step without snapshots is no bar, not a line drawn across the gap.
+    const bars = uPlot.paths.bars({ size: [0.8, 24] });
+    const line = (label, colour) => ({ label, stroke: colour, width: 1, fill: colour + '88', paths: bars, points: { show: false } });
     return {
       width: width(box), height: height(box),
       series: kind === 'throughput' ? [{}, line('Succeeded', c.ok)] : [{}, line('Failed', c.bad), line('Retried', c.warn)],
