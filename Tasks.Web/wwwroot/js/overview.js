@@ -26,12 +26,13 @@
 
   function options(kind, box, c) {
     const axis = { stroke: c.muted, grid: { stroke: c.line, width: 1 }, ticks: { stroke: c.line, width: 1 } };
-    // Bars: each is one step's count, and a step without snapshots is no bar, not a line drawn across the gap.
-    const bars = uPlot.paths.bars({ size: [0.8, 24] });
-    const line = (label, colour) => ({ label, stroke: colour, width: 1, fill: colour + '88', paths: bars, points: { show: false } });
+    // Bars: each is one step's count, and a step without snapshots is no bar, not a line drawn across the gap. The
+    // second series' bars are narrower, so both show where they overlap.
+    const bar = (label, colour, size) =>
+      ({ label, stroke: colour, width: 1, fill: colour + '88', paths: uPlot.paths.bars({ size: [size, 24] }), points: { show: false } });
     return {
       width: width(box), height: height(box),
-      series: kind === 'throughput' ? [{}, line('Succeeded', c.ok)] : [{}, line('Failed', c.bad), line('Retried', c.warn)],
+      series: kind === 'throughput' ? [{}, bar('Succeeded', c.ok, 0.8)] : [{}, bar('Failed', c.bad, 0.8), bar('Retried', c.warn, 0.4)],
       axes: [axis, axis],
       // The whole range, however few steps have snapshots: an hour looks like an hour even with a minute of data.
       scales: { x: { time: true, range: () => [Date.parse(data.from) / 1000, Date.parse(data.to) / 1000] }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
