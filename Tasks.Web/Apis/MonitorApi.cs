@@ -54,15 +54,8 @@ public static class MonitorApi
 
     public static async Task<Ok<QueueList>> ListQueues(TasksDbContext db, TimeProvider clock, CancellationToken ct)
     {
-        var latest = await MonitorQueries.LatestAsync(db, ct);
-        var seen = latest is null ? [] : MonitorJson.Read<Dictionary<string, QueueFigures>>(latest.Queues);
-        var consumed = await MonitorQueries.ConsumedQueuesAsync(db, clock, ct);
-        var items = seen.Keys.Union(consumed.Keys).Order(StringComparer.Ordinal).Select(name =>
-        {
-            var q = seen.GetValueOrDefault(name);
-            return new QueueResource(name, q?.Depth, q?.Consumers, q?.PublishRate, q?.DeliverRate, consumed.GetValueOrDefault(name), q?.Unacked);
-        }).ToList();
-        return TypedResults.Ok(new QueueList(latest?.At, items));
+        var (at, queues) = await MonitorQueries.QueuesAsync(db, clock, ct);
+        return TypedResults.Ok(new QueueList(at, [.. queues.Select(q => new QueueResource(q.Name, q.Depth, q.Consumers, q.PublishRate, q.DeliverRate, q.Paused, q.Unacked))]));
     }
 
     public static async Task<Results<Ok<AlertList>, ProblemHttpResult>> ListAlerts([FromQuery] string? active, TasksDbContext db, CancellationToken ct)

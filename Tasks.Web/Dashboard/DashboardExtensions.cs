@@ -61,6 +61,7 @@ public static class DashboardExtensions
         services.AddSingleton<SignInLimiter>();
         services.AddHybridCache();
         services.AddScoped<StateCountsCache>();
+        services.AddScoped<OverviewCache>();
         return builder;
     }
 
