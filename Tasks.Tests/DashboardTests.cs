@@ -130,7 +130,12 @@ public sealed class DashboardTests(DashboardStack stack) : IClassFixture<Dashboa
         await Expect(row).ToContainTextAsync("active");
         Assert.False((await stack.Http.GetScheduleAsync(name)).Paused);
         Assert.Equal("/schedules", new Uri(page.Url).AbsolutePath);
+
+        // Gone meanwhile: the 404's flash says so and its row goes (htmx swaps an action's 4xx answer).
         await stack.Http.DeleteScheduleAsync(name);
+        await row.GetByRole(AriaRole.Button, new() { Name = $"Pause {name}" }).ClickAsync();
+        await Expect(page.Locator("#flash")).ToContainTextAsync($"There is no schedule '{name}'.");
+        await Expect(row).ToHaveCountAsync(0);
     }
 
     [Fact]
