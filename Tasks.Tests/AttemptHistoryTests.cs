@@ -22,7 +22,7 @@ public sealed class AttemptHistoryTests(AttemptHistoryTests.Stack stack) : IClas
         };
     }
 
-    private const string Xss = "<script>alert(1)</script>\"><img src=x onerror=alert(1)>";
+    private const string Xss = DashboardStack.Markup;
 
     [Fact]
     public async Task A_task_that_fails_twice_then_succeeds_shows_three_attempts()
@@ -40,14 +40,13 @@ public sealed class AttemptHistoryTests(AttemptHistoryTests.Stack stack) : IClas
         Assert.Equal(done.FinishedAt, attempts[2].EndedAt);
 
         var page = await stack.Admin.NewPageAsync();
-        var dialogs = 0;
-        page.Dialog += (_, d) => { dialogs++; _ = d.DismissAsync(); };
+        var dialogs = DashboardStack.DismissDialogs(page);
         await page.GotoAsync($"/tasks/{task.Id}");
         await Expect(Column(page, 6)).ToHaveTextAsync(["retried", "retried", "succeeded"]);
         await Expect(Column(page, 2)).ToHaveTextAsync([done.Worker!, done.Worker!, done.Worker!]);
         await Expect(Column(page, 7).First).ToHaveTextAsync($"DemoFailureException: {message}"); // shown as text
         await DashboardStack.ScreenshotAsync(page, "task-attempts");
-        Assert.Equal(0, dialogs);
+        Assert.Empty(dialogs);
     }
 
     [Fact]

@@ -216,11 +216,10 @@ public sealed class DashboardTests(DashboardStack stack) : IClassFixture<Dashboa
     public async Task Markup_in_a_schedule_shows_as_text_and_runs_nothing()
     {
         var name = NewName("xss");
-        const string payload = "<script>alert(1)</script>\"><img src=x onerror=alert(1)>";
+        const string payload = DashboardStack.Markup;
         await stack.Http.CreateScheduleAsync(new { name, task = "demo.echo", args = new { message = payload }, cron = "0 0 4 * * ?", description = payload });
         var page = await stack.Admin.NewPageAsync();
-        var dialogs = new List<string>();
-        page.Dialog += (_, dialog) => { dialogs.Add(dialog.Message); _ = dialog.DismissAsync(); };
+        var dialogs = DashboardStack.DismissDialogs(page);
         await page.GotoAsync("/schedules");
         var row = page.GetByRole(AriaRole.Row).Filter(new() { HasText = name });
         await Expect(row.Locator(".description")).ToHaveTextAsync(payload);

@@ -101,11 +101,10 @@ public sealed class SchedulePagesTests(SchedulePagesTests.Stack stack) : IClassF
     public async Task An_admin_edits_a_schedules_cron_and_deletes_it_after_confirming_with_markup_shown_as_text()
     {
         var name = NewName("edited");
-        const string payload = "<script>alert(1)</script>\"><img src=x onerror=alert(1)>";
+        const string payload = DashboardStack.Markup;
         await stack.Http.CreateScheduleAsync(new { name, task = "demo.echo", args = new { message = payload }, cron = "0 0 4 * * ?", description = payload });
         var page = await stack.Admin.NewPageAsync();
-        var dialogs = new List<string>();
-        page.Dialog += (_, dialog) => { dialogs.Add(dialog.Message); _ = dialog.DismissAsync(); };
+        var dialogs = DashboardStack.DismissDialogs(page);
         await page.GotoAsync("/schedules");
         await page.GetByRole(AriaRole.Link, new() { Name = name, Exact = true }).ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex($"/schedules/{name}$"));

@@ -11,7 +11,7 @@ namespace Tasks.Tests;
 /// </summary>
 public sealed class TaskPagesTests(DashboardStack stack) : IClassFixture<DashboardStack>
 {
-    private const string Xss = "<script>alert(1)</script>\"><img src=x onerror=alert(1)>";
+    private const string Xss = DashboardStack.Markup;
 
     [Fact]
     public async Task The_progress_bar_of_a_running_task_moves_and_cancel_stops_it()
@@ -94,8 +94,7 @@ public sealed class TaskPagesTests(DashboardStack stack) : IClassFixture<Dashboa
         var task = await stack.Http.EnqueueAsync(new { name = "demo.fail", args = new { message = Xss }, maxAttempts = 1 });
         await stack.Http.WaitForStateAsync(task.Id, "failed");
         var page = await stack.Admin.NewPageAsync();
-        var dialogs = 0;
-        page.Dialog += (_, dialog) => { dialogs++; _ = dialog.DismissAsync(); };
+        var dialogs = DashboardStack.DismissDialogs(page);
 
         await page.GotoAsync($"/tasks/{task.Id}");
         await Expect(page.Locator("#error")).ToContainTextAsync(Xss);
@@ -107,7 +106,7 @@ public sealed class TaskPagesTests(DashboardStack stack) : IClassFixture<Dashboa
         }
         await Expect(page.Locator("table.failed tbody tr", new() { HasText = Xss })).ToHaveCountAsync(1);
         Assert.Equal(0, await page.Locator("main img, main script").CountAsync());
-        Assert.Equal(0, dialogs);
+        Assert.Empty(dialogs);
     }
 
     [Fact]

@@ -61,8 +61,7 @@ public sealed class WorkerPagesTests(WorkerPagesTests.Stack stack) : IClassFixtu
         await stack.Http.WaitForStateAsync(task.Id, "running");
 
         var page = await stack.Admin.NewPageAsync();
-        var dialogs = 0;
-        page.Dialog += (_, dialog) => { dialogs++; _ = dialog.DismissAsync(); };
+        var dialogs = DashboardStack.DismissDialogs(page);
         await page.GotoAsync("/workers");
         var row = Row(page, name);
         await Expect(row.Locator(".worker-name")).ToHaveTextAsync(name);
@@ -89,7 +88,7 @@ public sealed class WorkerPagesTests(WorkerPagesTests.Stack stack) : IClassFixtu
         await Expect(row.Locator(".worker-state")).ToHaveTextAsync("offline", new() { Timeout = Wait }); // the page polls
         Assert.Equal(0, await page.Locator("main img").CountAsync());
         Assert.Equal(0, await row.GetByRole(AriaRole.Button).CountAsync()); // an offline worker can't be told anything
-        Assert.Equal(0, dialogs);
+        Assert.Empty(dialogs);
     }
 
     [Fact]

@@ -69,19 +69,7 @@ public static partial class DashboardAtScale
                 ("Failed /failed", "failed"),
             };
             foreach (var (label, path) in pages)
-            {
-                for (var i = 0; i < 5; i++) await GetAsync(http, path);
-                var times = new List<double>(requests);
-                for (var i = 0; i < requests; i++)
-                {
-                    var start = Stopwatch.GetTimestamp();
-                    await GetAsync(http, path);
-                    times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-                }
-                result.Figures.Add(Figure.One(label + ": p50", "ms", Stats.Percentile(times, 50)));
-                result.Figures.Add(Figure.One(label + ": p95", "ms", Stats.Percentile(times, 95)));
-                BenchContext.Log($"{label}: p50 {Stats.Percentile(times, 50):0.0} ms, p95 {Stats.Percentile(times, 95):0.0} ms");
-            }
+                await RequestTimes.AddAsync(result, label, requests, () => GetAsync(http, path));
         }
         finally
         {

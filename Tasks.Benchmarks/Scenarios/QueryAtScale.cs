@@ -62,19 +62,12 @@ public static class QueryAtScale
             foreach (var (label, path) in queries)
             {
                 var uri = new Uri(path, UriKind.Relative);
-                for (var i = 0; i < 5; i++) (await http.GetAsync(uri)).EnsureSuccessStatusCode();
-                var times = new List<double>(s.QueryRequests);
-                for (var i = 0; i < s.QueryRequests; i++)
+                await RequestTimes.AddAsync(result, label, s.QueryRequests, async () =>
                 {
-                    var start = Stopwatch.GetTimestamp();
                     using var response = await http.GetAsync(uri);
                     await response.Content.LoadIntoBufferAsync();
                     response.EnsureSuccessStatusCode();
-                    times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-                }
-                result.Figures.Add(Figure.One(label + ": p50", "ms", Stats.Percentile(times, 50)));
-                result.Figures.Add(Figure.One(label + ": p95", "ms", Stats.Percentile(times, 95)));
-                BenchContext.Log($"{label}: p50 {Stats.Percentile(times, 50):0.0} ms, p95 {Stats.Percentile(times, 95):0.0} ms");
+                });
             }
         }
         finally

@@ -80,6 +80,17 @@ public class DashboardStack : TasksStack
             r => r.Request.Method == "POST" && r.Url.Contains("/login", StringComparison.Ordinal));
     }
 
+    /// <summary>Markup a page must show as text: a script element, and an attribute break-out into an img with a handler.</summary>
+    public const string Markup = "<script>alert(1)</script>\"><img src=x onerror=alert(1)>";
+
+    /// <summary>Dismisses every dialog <paramref name="page"/> opens and keeps its message: markup that ran would open one.</summary>
+    public static List<string> DismissDialogs(IPage page)
+    {
+        var opened = new List<string>();
+        page.Dialog += (_, dialog) => { opened.Add(dialog.Message); _ = dialog.DismissAsync(); };
+        return opened;
+    }
+
     public static readonly ViewportSize Desktop = new() { Width = 1280, Height = 800 };
     public static readonly ViewportSize Phone = new() { Width = 390, Height = 844 };
 
