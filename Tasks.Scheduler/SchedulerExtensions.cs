@@ -24,7 +24,8 @@ public static class SchedulerExtensions
         // The beat: config schedules reconciled first (hosted services start in order), then the clustered scheduler.
         builder.Services.AddHostedService<ScheduleReconciler>();
         builder.Services.AddHostedService<SnapshotTrigger>();
-        builder.AddTaskSchedules(q => q.AddTriggerListener<MisfireListener>([GroupMatcher<TriggerKey>.GroupEquals(ScheduleStore.Group)]), fires: true);
+        builder.Services.AddHostedService<CadenceSync>();
+        builder.AddTaskSchedules(q => q.AddTriggerListener<MisfireListener>([GroupMatcher<TriggerKey>.GroupEquals(Cadences.Group)]), fires: true);
         builder.Services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         return builder;
     }

@@ -4,7 +4,7 @@ namespace Tasks.Tests;
 
 /// <summary>
 /// A daily cron in a zone with daylight saving time, across both changes, as the beat's own trigger (built by
-/// <see cref="ScheduleStore.BuildTrigger"/>) computes it on a fixed clock: the times docs/schedules.md promises.
+/// <see cref="Cadences.BuildTrigger"/>) computes it on a fixed clock: the times docs/schedules.md promises.
 /// </summary>
 public sealed class BeatDstTests
 {
@@ -16,7 +16,7 @@ public sealed class BeatDstTests
     private static List<DateTimeOffset> FireTimes(string cron, string zone, DateTimeOffset from, int count)
     {
         var schedule = new ScheduleDefinition { Name = "dst", Task = "demo.echo", Cron = cron, TimeZone = zone, Misfire = ScheduleDefinition.FireOnce };
-        var trigger = ScheduleStore.BuildTrigger(schedule, new FixedClock(from));
+        var trigger = Cadences.BuildTrigger(schedule, new FixedClock(from));
         var times = new List<DateTimeOffset>();
         for (var t = trigger.GetFireTimeAfter(from); t is { } time && times.Count < count; t = trigger.GetFireTimeAfter(time)) times.Add(time);
         return times;

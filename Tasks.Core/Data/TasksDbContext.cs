@@ -16,6 +16,7 @@ public sealed class TasksDbContext(DbContextOptions<TasksDbContext> options) : D
     public DbSet<MonitorSnapshot> MonitorSnapshots => Set<MonitorSnapshot>();
     public DbSet<MonitorAlert> MonitorAlerts => Set<MonitorAlert>();
     public DbSet<TaskAttempt> TaskAttempts => Set<TaskAttempt>();
+    public DbSet<ScheduleRecord> Schedules => Set<ScheduleRecord>();
 
     /// <summary>Read only: written by the triggers on <c>tasks</c>.</summary>
     public IQueryable<TaskLookup> TaskLookup => Set<TaskLookup>().AsNoTracking();

@@ -1,110 +1,138 @@
+using Npgsql;
 using Quartz;
-using Quartz.Extensibility;
 
 namespace Tasks.Core.Schedules;
 
 /// <summary>
-/// Schedules kept in Quartz's job store: one durable job per schedule (its definition and source in the job's data)
-/// with one trigger, both named as the schedule in group <see cref="Group"/>. The Web host works on the store
-/// through a scheduler it never starts; the scheduler hosts fire the triggers (docs/design.md, "The beat").
+/// Schedules in table <c>schedules</c> (definition, source, paused, cadence), fired by one Quartz trigger per
+/// cadence (<see cref="Cadences"/>). A cadence's trigger is stored before the first schedule joins it and removed
+/// after the last leaves, both under the cadence's advisory lock, so a stored schedule always has its trigger
+/// (docs/design.md, "The beat", one trigger per cadence). The Web host works on Quartz's store through a scheduler
+/// it never starts; the scheduler hosts fire the triggers.
 /// </summary>
-public sealed class ScheduleStore(ISchedulerFactory schedulers, TimeProvider clock)
+public sealed class ScheduleStore(ISchedulerFactory schedulers, NpgsqlDataSource database, TimeProvider clock)
 {
-    public const string Group = "schedules";
     public const string Config = "config";
     public const string Api = "api";
-    private const string DefinitionKey = "definition";
-    private const string SourceKey = "source";
+    private const string Columns = "name, definition, source, paused, cadence";
 
-    public static JobKey JobKey(string name) => new(name, Group);
-    public static TriggerKey TriggerKey(string name) => new(name, Group);
-
-    /// <summary>Every schedule, by name: four reads of the store whatever their number (jobs, their data, triggers, states).</summary>
+    /// <summary>Every schedule, by name: one read of the table and one of their cadences' triggers, whatever their number.</summary>
     public async Task<IReadOnlyList<StoredSchedule>> ListAsync(CancellationToken ct)
     {
+        var rows = await ReadAsync($"SELECT {Columns} FROM schedules ORDER BY name COLLATE \"C\"", null, ct);
+        if (rows.Count == 0) return [];
         var scheduler = await schedulers.GetScheduler(ct);
-        var keys = await scheduler.GetJobKeys(GroupMatcher<JobKey>.GroupEquals(Group), ct);
-        if (keys.Count == 0) return [];
-        var jobs = await scheduler.GetJobDetails(keys, ct);
-        var triggers = (await scheduler.GetTriggers([.. keys.Select(k => TriggerKey(k.Name))], ct)).ToDictionary(t => t.Key);
-        var states = (await scheduler.QueryTriggers(new TriggerQuery { Group = GroupMatcher<TriggerKey>.GroupEquals(Group), Take = PagedQuery.All }, ct)).Items.ToDictionary(h => h.Key, h => h.State);
-        return [.. jobs.OrderBy(j => j.Key.Name, StringComparer.Ordinal)
-            .Select(j => Read(j, triggers.GetValueOrDefault(TriggerKey(j.Key.Name)), states.GetValueOrDefault(TriggerKey(j.Key.Name), TriggerState.None)))
-            .OfType<StoredSchedule>()];
+        var triggers = (await scheduler.GetTriggers([.. rows.Select(r => Cadences.TriggerKey(r.Cadence)).Distinct()], ct)).ToDictionary(t => t.Key.Name);
+        return [.. rows.Select(r => r.Stored(triggers.GetValueOrDefault(r.Cadence)))];
     }
 
     public async Task<StoredSchedule?> GetAsync(string name, CancellationToken ct)
     {
+        if ((await ReadAsync($"SELECT {Columns} FROM schedules WHERE name = $1", name, ct)) is not [var row]) return null;
         var scheduler = await schedulers.GetScheduler(ct);
-        var job = await scheduler.GetJobDetail(JobKey(name), ct);
-        if (job is null) return null;
-        var trigger = await scheduler.GetTrigger(TriggerKey(name), ct);
-        var state = trigger is null ? TriggerState.None : await scheduler.GetTriggerState(trigger.Key, ct);
-        return Read(job, trigger, state);
-    }
-
-    private static StoredSchedule? Read(IJobDetail job, ITrigger? trigger, TriggerState state)
-    {
-        if (!job.JobDataMap.TryGetString(DefinitionKey, out var json) || json is null) return null;
-        job.JobDataMap.TryGetString(SourceKey, out var source);
-        var paused = state is TriggerState.Paused;
-        var next = trigger?.NextFireTimeUtc;
-        var upcoming = paused || trigger is null ? [] : Upcoming(trigger, next, 5);
-        return new StoredSchedule(ScheduleDefinition.FromJson(json), source ?? Api, paused, paused ? null : next, upcoming);
-    }
-
-    /// <summary>A checked definition's first <paramref name="count"/> fire times from now, as its stored trigger will have them.</summary>
-    public static IReadOnlyList<DateTimeOffset> Preview(ScheduleDefinition schedule, TimeProvider clock, int count)
-    {
-        var trigger = (IOperableTrigger)BuildTrigger(schedule, clock);
-        return Upcoming(trigger, trigger.ComputeFirstFireTimeUtc(null), count); // what ScheduleJob does on saving
-    }
-
-    private static List<DateTimeOffset> Upcoming(ITrigger trigger, DateTimeOffset? next, int count)
-    {
-        var upcoming = new List<DateTimeOffset>(count);
-        for (var t = next; t is { } time && upcoming.Count < count; t = trigger.GetFireTimeAfter(time)) upcoming.Add(time);
-        return upcoming;
+        return row.Stored(await scheduler.GetTrigger(Cadences.TriggerKey(row.Cadence), ct));
     }
 
     /// <summary>
     /// Stores a checked definition. Not <paramref name="replace"/>: a schedule of that name already stored throws
     /// <see cref="ObjectAlreadyExistsException"/>, and nothing is written. Stored paused when <paramref name="paused"/>.
     /// </summary>
-    public async Task SaveAsync(ScheduleDefinition schedule, string source, bool replace, bool paused, CancellationToken ct)
+    public Task SaveAsync(ScheduleDefinition schedule, string source, bool replace, bool paused, CancellationToken ct) =>
+        RetryAsync(() => WriteAsync(schedule, source, replace, paused, ct), ct);
+
+    private async Task<bool> WriteAsync(ScheduleDefinition schedule, string source, bool replace, bool paused, CancellationToken ct)
     {
         var scheduler = await schedulers.GetScheduler(ct);
-        var job = JobBuilder.Create<FireScheduleJob>()
-            .WithIdentity(JobKey(schedule.Name!))
-            .WithDescription(schedule.Description)
-            .StoreDurably()
-            .RequestRecovery() // a scheduler that dies mid-fire: another runs the fire again, same fire time, same task id
-            .UsingJobData(DefinitionKey, schedule.ToJson())
-            .UsingJobData(SourceKey, source)
-            .Build();
-        await RetryAsync(async () => { await scheduler.ScheduleJob(job, [BuildTrigger(schedule, clock)], new ScheduleJobOptions { Replace = replace, Paused = paused }, ct); return true; }, ct);
+        var cadence = Cadences.Of(schedule);
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var before = replace ? await ScalarAsync<string>(connection, "SELECT cadence FROM schedules WHERE name = $1 FOR UPDATE", schedule.Name!, ct) : null;
+        await LockAsync(connection, [cadence, before], ct);
+        await Cadences.EnsureAsync(scheduler, schedule, clock, ct);
+        await using var upsert = new NpgsqlCommand(
+            """
+            INSERT INTO schedules (name, definition, source, paused, cadence) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, source = excluded.source, paused = excluded.paused,
+                cadence = excluded.cadence, since = CASE WHEN schedules.cadence = excluded.cadence THEN schedules.since ELSE now() END
+            WHERE $6
+            """, connection) { Parameters = { new() { Value = schedule.Name }, new() { Value = schedule.ToJson() }, new() { Value = source }, new() { Value = paused }, new() { Value = cadence }, new() { Value = replace } } };
+        if (await upsert.ExecuteNonQueryAsync(ct) == 0) throw new ObjectAlreadyExistsException($"A schedule named '{schedule.Name}' already exists.");
+        if (before is not null && before != cadence) await DropIfUnusedAsync(connection, scheduler, before, ct);
+        await transaction.CommitAsync(ct);
+        return true;
     }
 
-    public async Task<bool> DeleteAsync(string name, CancellationToken ct)
+    public Task<bool> DeleteAsync(string name, CancellationToken ct) => RetryAsync(() => RemoveAsync(name, ct), ct);
+
+    private async Task<bool> RemoveAsync(string name, CancellationToken ct)
     {
         var scheduler = await schedulers.GetScheduler(ct);
-        return await RetryAsync(async () => await scheduler.DeleteJob(JobKey(name), ct), ct);
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        if (await ScalarAsync<string>(connection, "DELETE FROM schedules WHERE name = $1 RETURNING cadence", name, ct) is not { } cadence) return false;
+        await LockAsync(connection, [cadence], ct);
+        await DropIfUnusedAsync(connection, scheduler, cadence, ct);
+        await transaction.CommitAsync(ct);
+        return true;
     }
 
-    public async Task PauseAsync(string name, CancellationToken ct)
+    public Task PauseAsync(string name, CancellationToken ct) => SetPausedAsync(name, true, ct);
+    public Task ResumeAsync(string name, CancellationToken ct) => SetPausedAsync(name, false, ct);
+
+    private async Task SetPausedAsync(string name, bool paused, CancellationToken ct)
     {
-        var scheduler = await schedulers.GetScheduler(ct);
-        await RetryAsync(async () => { await scheduler.PauseTrigger(TriggerKey(name), ct); return true; }, ct);
+        await using var command = database.CreateCommand("UPDATE schedules SET paused = $2 WHERE name = $1");
+        command.Parameters.Add(new() { Value = name });
+        command.Parameters.Add(new() { Value = paused });
+        await command.ExecuteNonQueryAsync(ct);
     }
 
-    public async Task ResumeAsync(string name, CancellationToken ct)
+    /// <summary>What a cadence's fire at <paramref name="fireTime"/> enqueues: its schedules not paused that had joined it by then.</summary>
+    public async Task<List<ScheduleDefinition>> DueAsync(string cadence, DateTimeOffset fireTime, CancellationToken ct)
     {
-        var scheduler = await schedulers.GetScheduler(ct);
-        await RetryAsync(async () => { await scheduler.ResumeTrigger(TriggerKey(name), ct); return true; }, ct);
+        await using var command = database.CreateCommand("SELECT definition FROM schedules WHERE cadence = $1 AND NOT paused AND since <= $2 ORDER BY name COLLATE \"C\"");
+        command.Parameters.Add(new() { Value = cadence });
+        command.Parameters.Add(new() { Value = fireTime });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var due = new List<ScheduleDefinition>();
+        while (await reader.ReadAsync(ct)) due.Add(ScheduleDefinition.FromJson(reader.GetString(0)));
+        return due;
     }
 
-    // A write racing a scheduler's firing of the same trigger can lose to it in the database (seen as a rare 500 on
-    // DELETE under load); each is one Quartz transaction, so trying it again is safe.
+    /// <summary>
+    /// Makes Quartz's cadences match the table: a trigger for each cadence in use, none for one no schedule uses.
+    /// Run by each scheduler at start-up and now and then; it mends what a failure between the two stores left.
+    /// </summary>
+    public async Task SyncCadencesAsync(CancellationToken ct)
+    {
+        // A schedule whose cadence is not the one its definition has (moved from the old store, or cadences'
+        // naming changed) moves to its own, as a save would move it.
+        foreach (var moved in (await ReadAsync($"SELECT {Columns} FROM schedules", null, ct)).Where(r => r.Cadence != Cadences.Of(r.Definition)))
+            await SaveAsync(moved.Definition, moved.Source, replace: true, moved.Paused, ct);
+        var scheduler = await schedulers.GetScheduler(ct);
+        var stored = (await scheduler.GetTriggerKeys(GroupMatcher<TriggerKey>.GroupEquals(Cadences.Group), ct)).Select(k => k.Name).ToHashSet();
+        var used = (await ReadAsync($"SELECT DISTINCT ON (cadence) {Columns} FROM schedules ORDER BY cadence", null, ct)).ToDictionary(r => r.Cadence);
+        foreach (var cadence in stored.Except(used.Keys).Concat(used.Keys.Except(stored)))
+        {
+            await using var connection = await database.OpenConnectionAsync(ct);
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            await LockAsync(connection, [cadence], ct);
+            var member = await ScalarAsync<string>(connection, "SELECT definition FROM schedules WHERE cadence = $1 LIMIT 1", cadence, ct);
+            if (member is null) await scheduler.DeleteJob(Cadences.JobKey(cadence), ct);
+            else await Cadences.EnsureAsync(scheduler, ScheduleDefinition.FromJson(member), clock, ct);
+            await transaction.CommitAsync(ct);
+        }
+    }
+
+    // The last schedule of a cadence gone: its job and trigger go too, unless another joined meanwhile.
+    private static async Task DropIfUnusedAsync(NpgsqlConnection connection, IScheduler scheduler, string cadence, CancellationToken ct)
+    {
+        if (await ScalarAsync<bool>(connection, "SELECT EXISTS (SELECT FROM schedules WHERE cadence = $1)", cadence, ct)) return;
+        await scheduler.DeleteJob(Cadences.JobKey(cadence), ct);
+    }
+
+    // A Quartz write racing a scheduler's fire of the same trigger can lose to it in the database (seen as a rare 500
+    // on DELETE under load); our transaction rolled back with it, so the whole change is tried again.
     private static async Task<T> RetryAsync<T>(Func<Task<T>> write, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
@@ -120,20 +148,38 @@ public sealed class ScheduleStore(ISchedulerFactory schedulers, TimeProvider clo
         }
     }
 
-    /// <summary>
-    /// The trigger of a checked definition. Its misfire instruction is the schedule's policy: <c>fireOnce</c> fires
-    /// once at once and goes on, <c>skip</c> waits for the next time; neither fires every missed time (docs/schedules.md).
-    /// </summary>
-    public static ITrigger BuildTrigger(ScheduleDefinition schedule, TimeProvider clock)
+    // Transaction-scoped advisory locks on the cadences, taken in one order so two callers can't deadlock.
+    private static async Task LockAsync(NpgsqlConnection connection, string?[] cadences, CancellationToken ct)
     {
-        var skip = schedule.Misfire == ScheduleDefinition.Skip;
-        var builder = TriggerBuilder.Create(clock).WithIdentity(TriggerKey(schedule.Name!)).ForJob(JobKey(schedule.Name!)).StartNow();
-        return schedule.Cron is { } cron
-            ? builder.WithSchedule(CronScheduleBuilder.Create(cron)
-                .InTimeZone(TimeZoneInfo.FindSystemTimeZoneById(schedule.TimeZone ?? "UTC"))
-                .WithMisfireInstruction(skip ? CronTriggerMisfireInstruction.DoNothing : CronTriggerMisfireInstruction.FireAndProceed)).Build()
-            : builder.WithSchedule(SimpleScheduleBuilder.Create()
-                .WithInterval(TimeSpan.FromSeconds(schedule.IntervalSeconds!.Value)).RepeatForever()
-                .WithMisfireInstruction(skip ? SimpleTriggerMisfireInstruction.NextWithRemainingCount : SimpleTriggerMisfireInstruction.NowWithExistingCount)).Build();
+        await using var command = new NpgsqlCommand(
+            "SELECT pg_advisory_xact_lock(1952544107, hashtext(c)) FROM (SELECT DISTINCT c FROM unnest($1::text[]) c WHERE c IS NOT NULL ORDER BY c) l", connection);
+        command.Parameters.Add(new() { Value = cadences });
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task<T?> ScalarAsync<T>(NpgsqlConnection connection, string sql, string parameter, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(sql, connection) { Parameters = { new() { Value = parameter } } };
+        return await command.ExecuteScalarAsync(ct) is T value ? value : default;
+    }
+
+    private async Task<List<Row>> ReadAsync(string sql, string? parameter, CancellationToken ct)
+    {
+        await using var command = database.CreateCommand(sql);
+        if (parameter is not null) command.Parameters.Add(new() { Value = parameter });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var rows = new List<Row>();
+        while (await reader.ReadAsync(ct))
+            rows.Add(new(ScheduleDefinition.FromJson(reader.GetString(1)), reader.GetString(2), reader.GetBoolean(3), reader.GetString(4)));
+        return rows;
+    }
+
+    private sealed record Row(ScheduleDefinition Definition, string Source, bool Paused, string Cadence)
+    {
+        public StoredSchedule Stored(ITrigger? trigger)
+        {
+            var next = Paused ? null : trigger?.NextFireTimeUtc;
+            return new StoredSchedule(Definition, Source, Paused, next, next is null ? [] : Cadences.Upcoming(trigger!, next, 5));
+        }
     }
 }

@@ -68,7 +68,7 @@ public sealed partial class ScheduleValidator(TaskRegistry registry, TimeProvide
     {
         var zone = Zone(timeZone, errors);
         if (CronProblem(cron, zone) is { } problem) errors["cron"] = [problem];
-        return errors.Count > 0 ? [] : ScheduleStore.Preview(new ScheduleDefinition { Name = "preview", Cron = cron, TimeZone = timeZone ?? "UTC" }, clock, count);
+        return errors.Count > 0 ? [] : Cadences.Preview(new ScheduleDefinition { Name = "preview", Cron = cron, TimeZone = timeZone ?? "UTC" }, clock, count);
     }
 
     private static TimeZoneInfo Zone(string? tz, Dictionary<string, string[]> errors)

@@ -6,7 +6,7 @@ namespace Tasks.Scheduler.Beat;
 /// <summary>
 /// Makes the stored <c>config</c> schedules match the configuration before the scheduler starts: adds the new,
 /// replaces the changed, removes those no longer listed. An unchanged schedule is left alone, so its trigger keeps
-/// its next fire time (and a scheduler that was down meets its misfire policy). A bad entry stops the process.
+/// its next fire time (and a scheduler that was down meets its misfire policy). A bad entry stops the process. Then Quartz's cadences are made to match the schedules.
 /// Schedulers starting together take turns, under a PostgreSQL advisory lock.
 /// </summary>
 public sealed partial class ScheduleReconciler(
@@ -59,6 +59,7 @@ public sealed partial class ScheduleReconciler(
             LogRemoved(logger, gone.Definition.Name!);
         }
         await transaction.CommitAsync(cancellationToken);
+        await store.SyncCadencesAsync(cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -284,6 +284,49 @@ namespace Tasks.Core.Data.Migrations
                     b.ToTable("monitor_snapshots", (string)null);
                 });
 
+            modelBuilder.Entity("Tasks.Core.Entities.ScheduleRecord", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<string>("Cadence")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("cadence");
+
+                    b.Property<string>("Definition")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("definition");
+
+                    b.Property<bool>("Paused")
+                        .HasColumnType("boolean")
+                        .HasColumnName("paused");
+
+                    b.Property<DateTimeOffset>("Since")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("since")
+                        .HasDefaultValueSql("now()");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("source");
+
+                    b.HasKey("Name")
+                        .HasName("pk_schedules");
+
+                    b.HasIndex("Cadence")
+                        .HasDatabaseName("ix_schedules_cadence");
+
+                    b.ToTable("schedules", (string)null);
+                });
+
             modelBuilder.Entity("Tasks.Core.Entities.TaskAttempt", b =>
                 {
                     b.Property<Guid>("TaskId")
