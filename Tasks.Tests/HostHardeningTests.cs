@@ -83,6 +83,8 @@ public sealed class HostHardeningTests(HostsOnlyStack stack) : IClassFixture<Hos
     {
         var env = stack.Environment(); // with the management URL: the scheduler polls queue depths over HTTP
         var queue = "quiet-" + Guid.NewGuid().ToString("N")[..8];
+        // At rest means a fresh deployment: workers the class's other tests stopped would be taken offline (a Warning).
+        await stack.ExecuteAsync("DELETE FROM workers");
         var hosts = await StartedOrStoppedAsync(
             HostProcess.StartAsync("Tasks.Web", env),
             HostProcess.StartAsync("Tasks.Worker", env, "--queues", queue),
