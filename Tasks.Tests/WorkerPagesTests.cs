@@ -124,6 +124,16 @@ public sealed class WorkerPagesTests(WorkerPagesTests.Stack stack) : IClassFixtu
         await Expect(row.Locator($"li[data-queue='{queue}'] .paused")).ToHaveCountAsync(0, new() { Timeout = Wait });
         Assert.False(await PausedInHeartbeatAsync(name, queue));
 
+        // Without JavaScript the form posts no confirmation: the page asks instead, and the worker runs on.
+        var plain = await page.APIRequest.PostAsync($"/workers?handler=Shutdown&name={name}", new()
+        {
+            Headers = new Dictionary<string, string> { ["RequestVerificationToken"] = await TokenAsync(page) },
+        });
+        var asks = await plain.TextAsync();
+        Assert.Equal(200, plain.Status);
+        Assert.Contains($"Shut down worker <strong>{name}</strong>?", asks);
+        Assert.Contains("<input type=\"hidden\" name=\"confirmed\" value=\"true\">", asks);
+
         string? asked = null;
         page.Dialog += (_, dialog) => { asked = dialog.Message; _ = dialog.AcceptAsync(); };
         await row.GetByRole(AriaRole.Button, new() { Name = $"Shut down {name}" }).ClickAsync();
@@ -134,7 +144,7 @@ public sealed class WorkerPagesTests(WorkerPagesTests.Stack stack) : IClassFixtu
         Assert.Equal(0, worker.ExitCode);
 
         // A worker that is gone answers nothing: a flash says so, not an error page.
-        var gone = await page.APIRequest.PostAsync($"/workers?handler=Shutdown&name={name}", new()
+        var gone = await page.APIRequest.PostAsync($"/workers?handler=Shutdown&name={name}&confirmed=true", new()
         {
             Headers = new Dictionary<string, string> { ["HX-Request"] = "true", ["RequestVerificationToken"] = await TokenAsync(page) },
         });

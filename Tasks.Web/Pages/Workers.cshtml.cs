@@ -52,8 +52,17 @@ public sealed class WorkersModel(WorkerQueries queries, IOptions<DashboardOption
         }, ct);
     }
 
-    public async Task<IActionResult> OnPostShutdownAsync(string name, [FromServices] ControlClient control, CancellationToken ct)
+    /// <summary>Set when a shutdown was posted without its confirmation (a form sent without JavaScript): the page asks.</summary>
+    public string? ConfirmShutdown { get; private set; }
+
+    public async Task<IActionResult> OnPostShutdownAsync(string name, bool confirmed, [FromServices] ControlClient control, CancellationToken ct)
     {
+        if (!confirmed)
+        {
+            ConfirmShutdown = name;
+            await LoadAsync(ct);
+            return Page();
+        }
         var result = await WorkersControlApi.Shutdown(name, CommandTimeoutMs, control, ct);
         return await AnswerAsync(result.Result is Accepted<WorkerControlResult> { Value: { } done }
             ? new WorkerFlash(true, $"Worker '{done.Name}' is shutting down ({done.LatencyMs} ms): {done.Detail}.")
