@@ -141,4 +141,16 @@ public sealed class MonitorTests(HostsOnlyStack stack) : IClassFixture<HostsOnly
         Assert.NotEqual(0, scheduler.ExitCode);
         Assert.Contains("SnapshotSeconds", scheduler.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_backlog_gauges_are_the_state_counts()
+    {
+        for (var i = 0; i < 3; i++) await stack.Http.EnqueueAsync(new { name = "demo.echo", args = new { }, delaySeconds = 3600 });
+        var scheduled = await stack.CountAsync("tasks WHERE state = 'scheduled'");
+        Assert.True(scheduled >= 3);
+        await using var scheduler = await HostProcess.StartAsync("Tasks.Scheduler", stack.MonitorEnvironment());
+        using var http = new HttpClient { BaseAddress = scheduler.Address };
+        await MonitorRows.WaitUntilAsync(async () => (await http.GetStringAsync("/metrics")).Split('\n')
+            .Any(l => l.StartsWith("tasks_scheduled_backlog", StringComparison.Ordinal) && l.EndsWith($" {scheduled}", StringComparison.Ordinal)), $"tasks_scheduled_backlog of {scheduled}");
+    }
 }

@@ -55,8 +55,10 @@ public sealed partial class BacklogMonitor : BackgroundService
 
     private async Task SampleDatabaseAsync(CancellationToken ct)
     {
+        // From the state counts the triggers keep (what the camera and the dashboard read), not a count(*) that
+        // grows with the backlog it measures.
         await using var cmd = _dataSource.CreateCommand(
-            "SELECT (SELECT count(*) FROM tasks WHERE state = 'pending'), (SELECT count(*) FROM tasks WHERE state = 'scheduled')");
+            "SELECT coalesce(sum(n) FILTER (WHERE state = 'pending'), 0)::bigint, coalesce(sum(n) FILTER (WHERE state = 'scheduled'), 0)::bigint FROM task_state_counts");
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         Interlocked.Exchange(ref _pending, reader.GetInt64(0));
