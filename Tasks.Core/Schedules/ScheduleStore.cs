@@ -108,7 +108,7 @@ public sealed class ScheduleStore(ISchedulerFactory schedulers, NpgsqlDataSource
         // A schedule whose cadence is not the one its definition has (moved from the old store, or cadences'
         // naming changed) moves to its own, as a save would move it.
         foreach (var moved in (await ReadAsync($"SELECT {Columns} FROM schedules", null, ct)).Where(r => r.Cadence != Cadences.Of(r.Definition)))
-            await SaveAsync(moved.Definition, moved.Source, replace: true, moved.Paused, ct);
+            await RetryAsync(() => MoveAsync(moved.Definition.Name!, ct), ct);
         var scheduler = await schedulers.GetScheduler(ct);
         var stored = (await scheduler.GetTriggerKeys(GroupMatcher<TriggerKey>.GroupEquals(Cadences.Group), ct)).Select(k => k.Name).ToHashSet();
         var used = (await ReadAsync($"SELECT DISTINCT ON (cadence) {Columns} FROM schedules ORDER BY cadence", null, ct)).ToDictionary(r => r.Cadence);
@@ -122,6 +122,27 @@ public sealed class ScheduleStore(ISchedulerFactory schedulers, NpgsqlDataSource
             else await Cadences.EnsureAsync(scheduler, ScheduleDefinition.FromJson(member), clock, ct);
             await transaction.CommitAsync(ct);
         }
+    }
+
+    // Puts a schedule on its definition's cadence, read again under the row's lock: a save meanwhile is not undone.
+    private async Task<bool> MoveAsync(string name, CancellationToken ct)
+    {
+        var scheduler = await schedulers.GetScheduler(ct);
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        if (await ScalarAsync<string>(connection, "SELECT definition FROM schedules WHERE name = $1 FOR UPDATE", name, ct) is not { } json) return false;
+        var before = await ScalarAsync<string>(connection, "SELECT cadence FROM schedules WHERE name = $1", name, ct);
+        var schedule = ScheduleDefinition.FromJson(json);
+        var cadence = Cadences.Of(schedule);
+        if (cadence == before) return true;
+        await LockAsync(connection, [cadence, before], ct);
+        await Cadences.EnsureAsync(scheduler, schedule, clock, ct);
+        await using (var update = new NpgsqlCommand("UPDATE schedules SET cadence = $2, since = now() WHERE name = $1", connection)
+            { Parameters = { new() { Value = name }, new() { Value = cadence } } })
+            await update.ExecuteNonQueryAsync(ct);
+        await DropIfUnusedAsync(connection, scheduler, before!, ct);
+        await transaction.CommitAsync(ct);
+        return true;
     }
 
     // The last schedule of a cadence gone: its job and trigger go too, unless another joined meanwhile.
