@@ -41,9 +41,17 @@ public sealed class TaskModel(TaskQueries queries, AttemptQueries attempts, Task
         return Page();
     }
 
-    /// <summary>The part that moves (state, progress, times), for htmx's polling.</summary>
-    public async Task<IActionResult> OnGetProgressAsync(Guid id, CancellationToken ct) =>
-        await LoadAsync(id, ct) ? Partial("_TaskLive", this) : NotFound();
+    /// <summary>Rendering the live part for a poll: the attempts come with it, swapped in out of band.</summary>
+    public bool Polling { get; private set; }
+
+    /// <summary>The part that moves (state, progress, times, attempts), for htmx's polling.</summary>
+    public async Task<IActionResult> OnGetProgressAsync(Guid id, CancellationToken ct)
+    {
+        if (!await LoadAsync(id, ct)) return NotFound();
+        Attempts = await attempts.HistoryAsync(Task, ct);
+        Polling = true;
+        return Partial("_TaskLive", this);
+    }
 
     public async Task<IActionResult> OnPostCancelAsync(
         Guid id, [FromServices] TaskStateMachine lifecycle, [FromServices] TasksTelemetry telemetry, [FromServices] CancelBroadcast broadcast,

@@ -111,6 +111,11 @@ public sealed class RunningTask : IDisposable
         lock (_lock) _finishing = true;
     }
 
+    internal bool IsFinishing
+    {
+        get { lock (_lock) return _finishing; }
+    }
+
     internal bool LoseLease(long heartbeatStartedAt)
     {
         lock (_lock)

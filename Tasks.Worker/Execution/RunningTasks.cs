@@ -45,6 +45,10 @@ public sealed class RunningTasks
     {
         var running = new RunningTask(id, this, _clock, shutdown);
         if (_running.TryAdd(id, running)) return running;
+        // An attempt whose outcome is being written: a message now is most likely its retry, published by the relay
+        // as soon as the outcome committed (a back-off of 0), not a duplicate. It takes the entry over and its claim
+        // decides; dropped, it would have waited for Relay:QueuedGraceSeconds.
+        if (_running.TryGetValue(id, out var ending) && ending.IsFinishing && _running.TryUpdate(id, running, ending)) return running;
         running.Dispose();
         if (_running.TryGetValue(id, out var other) && (other.LeaseLost || other.PuttingBack))
             throw new InvalidOperationException($"Task {id}: an attempt of it that ends without an outcome is still stopping on this worker.");
