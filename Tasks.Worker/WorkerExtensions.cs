@@ -87,7 +87,10 @@ public static class WorkerExtensions
             {
                 e.ConfigureConsumeTopology = false;
                 e.PrefetchCount = worker.EffectivePrefetch;
-                e.ConcurrentMessageLimit = worker.Concurrency;
+                // Twice the slots: as many messages again whose tasks have handed their slot on and wait only for
+                // their success's commit (HandlerTransaction). See
+                // docs/design.md#fast-on-durable-where-the-flushes-go-and-the-levers-tried-issue-25
+                e.ConcurrentMessageLimit = 2 * worker.Concurrency;
                 e.UseMessageRetry(r => r
                     .Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500))
                     .Ignore<OperationCanceledException>(_ => stopping.IsCancellationRequested));
