@@ -3,7 +3,7 @@ namespace Tasks.Worker.Execution;
 /// <summary>
 /// A task's slot of its queue (<see cref="TaskSlots"/>), given back once: when the task is done, or earlier, once
 /// its handler has returned and all that is left is a success written with other tasks' (see
-/// <see cref="HandlerTransaction"/>). See docs/design.md#fast-on-durable-where-the-flushes-go-and-the-levers-tried-issue-25
+/// <see cref="HandlerTransaction"/>). See docs/design.md#third-session-the-slots-wait-on-the-flush
 /// </summary>
 public sealed class SlotHold(SemaphoreSlim slots)
 {
