@@ -6,10 +6,13 @@ namespace Tasks.Benchmarks;
 public sealed record BenchSettings
 {
     /// <summary>The worker's default <c>Worker:Concurrency</c>: Hangfire gets as many workers, the bus ceiling as many consumers.</summary>
-    public const int WorkerConcurrency = 32;
+    public const int WorkerConcurrency = 64;
 
     /// <summary>The worker's default prefetch (<c>Worker:Prefetch</c>), used for the bus ceiling too.</summary>
     public const int WorkerPrefetch = 4 * WorkerConcurrency;
+
+    /// <summary>The worker's messages in flight per queue (MassTransit's <c>ConcurrentMessageLimit</c>), the bus ceiling's too.</summary>
+    public const int WorkerMessageLimit = 2 * WorkerConcurrency;
 
     public bool Quick { get; init; }
     public int Runs { get; init; } = 3;

@@ -34,6 +34,39 @@ public sealed class WorkerPoolTests(TasksStack stack) : IClassFixture<TasksStack
         await worker.StopAsync(TestContext.Current.CancellationToken);
     }
 
+    [Fact]
+    public async Task A_slot_goes_to_the_next_task_while_a_success_waits_for_its_commit()
+    {
+        // One slot. The first task's success is held up by a lock on its row; with its handler done and nothing of
+        // its own to commit, the slot runs the next task meanwhile. The handlers still never overlap.
+        var queue = "slot-" + Guid.NewGuid().ToString("N")[..8];
+        await using var worker = await stack.StartWorkerAsync(new() { ["Worker:Queues"] = queue, ["Worker:Name"] = "one-slot", ["Worker:Concurrency"] = "1" });
+        var (firstRun, nextRun) = (Guid.NewGuid(), Guid.NewGuid());
+        var first = await stack.Http.EnqueueAsync(new { name = "test.exclusive", args = new { run = firstRun, seconds = 2 }, queue });
+        await stack.Http.WaitForStateAsync(first.Id, "running");
+
+        await using var db = stack.OpenDatabase();
+        await using var conn = await db.OpenConnectionAsync(TestContext.Current.CancellationToken);
+        await using (var locking = await conn.BeginTransactionAsync(TestContext.Current.CancellationToken))
+        {
+            await using (var cmd = new Npgsql.NpgsqlCommand("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", conn, locking))
+            {
+                cmd.Parameters.Add(new() { Value = first.Id });
+                await cmd.ExecuteScalarAsync(TestContext.Current.CancellationToken);
+            }
+            var next = await stack.Http.EnqueueAsync(new { name = "test.exclusive", args = new { run = nextRun, seconds = 0 }, queue });
+            await stack.Http.WaitForAsync(next.Id, _ => TestObservations.Runs.ContainsKey(nextRun));
+
+            Assert.Equal("running", (await stack.Http.GetTaskAsync(first.Id)).State); // its success still waits for the lock
+            var (firstEnd, nextStart) = (TestObservations.Runs[firstRun].Single().End, TestObservations.Runs[nextRun].Single().Start);
+            Assert.True(firstEnd <= nextStart, "two handlers ran at once in one slot");
+            await locking.RollbackAsync(TestContext.Current.CancellationToken);
+            await stack.Http.WaitForStateAsync(next.Id, "succeeded");
+        }
+        Assert.Equal(1, (await stack.Http.WaitForStateAsync(first.Id, "succeeded")).Attempts);
+        await worker.StopAsync(TestContext.Current.CancellationToken);
+    }
+
     private async Task ShareAsync()
     {
         var tasks = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ =>

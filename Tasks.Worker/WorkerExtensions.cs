@@ -87,7 +87,9 @@ public static class WorkerExtensions
             {
                 e.ConfigureConsumeTopology = false;
                 e.PrefetchCount = worker.EffectivePrefetch;
-                e.ConcurrentMessageLimit = worker.Concurrency;
+                // Twice the slots: as many messages again whose tasks have handed their slot on and wait only for
+                // their success's commit (HandlerTransaction). See docs/design.md#third-session-the-slots-wait-on-the-flush
+                e.ConcurrentMessageLimit = 2 * worker.Concurrency;
                 e.UseMessageRetry(r => r
                     .Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500))
                     .Ignore<OperationCanceledException>(_ => stopping.IsCancellationRequested));

@@ -18,7 +18,7 @@ public sealed class WorkerOptions
     /// connection pool is sized for it unless the connection string sets <c>Maximum Pool Size</c>).
     /// </summary>
     [Range(1, 1024)]
-    public int Concurrency { get; set; } = 32;
+    public int Concurrency { get; set; } = 64;
 
     /// <summary>
     /// Messages the broker hands over ahead of time, per queue; at least <see cref="Concurrency"/>. Default four

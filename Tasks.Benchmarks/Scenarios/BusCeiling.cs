@@ -21,7 +21,7 @@ public static class BusCeiling
         result.Settings["messages"] = ctx.Settings.BusMessages;
         result.Settings["sendsInFlight"] = InFlight;
         result.Settings["prefetch"] = BenchSettings.WorkerPrefetch;
-        result.Settings["concurrency"] = BenchSettings.WorkerConcurrency;
+        result.Settings["concurrentMessageLimit"] = BenchSettings.WorkerMessageLimit;
         var iso = await ctx.Servers.CreateIsolatedAsync("bench_bus");
         try
         {
@@ -39,7 +39,7 @@ public static class BusCeiling
                     {
                         e.ConfigureConsumeTopology = false;
                         e.PrefetchCount = BenchSettings.WorkerPrefetch;
-                        e.ConcurrentMessageLimit = BenchSettings.WorkerConcurrency;
+                        e.ConcurrentMessageLimit = BenchSettings.WorkerMessageLimit;
                         e.ConfigureConsumer<EmptyConsumer>(context);
                     });
                 });

@@ -18,6 +18,7 @@ public sealed partial class QueuePauses(ILogger<QueuePauses> logger) : IReceiveE
     private readonly Dictionary<string, IReceiveEndpoint> _endpoints = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Task> _changing = new(StringComparer.Ordinal);
     private readonly HashSet<string> _paused = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, CancellationTokenSource> _pausing = new(StringComparer.Ordinal);
 
     public bool IsPaused(string queue)
     {
@@ -32,20 +33,38 @@ public sealed partial class QueuePauses(ILogger<QueuePauses> logger) : IReceiveE
         }
     }
 
+    /// <summary>
+    /// Fires when the queue is paused: tasks of its messages still waiting for a slot go back to the queue then
+    /// (<see cref="Execution.TaskSlots"/>), as the messages not yet taken do.
+    /// </summary>
+    public CancellationToken PausedToken(string queue)
+    {
+        lock (_lock)
+        {
+            if (!_pausing.TryGetValue(queue, out var pausing)) _pausing[queue] = pausing = new();
+            return pausing.Token;
+        }
+    }
+
     public Change Pause(string queue) => Set(queue, paused: true);
 
     public Change Resume(string queue) => Set(queue, paused: false);
 
     private Change Set(string queue, bool paused)
     {
+        CancellationTokenSource? pausing = null;
         lock (_lock)
         {
             if (!_endpoints.TryGetValue(queue, out var endpoint)) return Change.NotConsumed;
             if (!(paused ? _paused.Add(queue) : _paused.Remove(queue))) return Change.Already;
+            // Fired while paused (outside the lock: its callbacks wake the waiting tasks); a resume starts a new one.
+            if (!paused) _pausing.Remove(queue);
+            else if (!_pausing.TryGetValue(queue, out pausing)) _pausing[queue] = pausing = new();
             var previous = _changing.GetValueOrDefault(queue, Task.CompletedTask);
             _changing[queue] = paused ? StopAsync(previous, endpoint, queue) : StartAsync(previous, endpoint, queue);
-            return Change.Done;
         }
+        pausing?.Cancel();
+        return Change.Done;
     }
 
     // Stop waits for the messages being consumed (their tasks finish); nobody needs to wait for it but a resume.

@@ -21,6 +21,7 @@ public sealed partial class HandlerTransaction : IAsyncDisposable
     private readonly AsyncServiceScope _scope;
     private readonly ClaimedTask _task;
     private readonly RunningTask _attempt;
+    private readonly SlotHold _slot;
     private readonly AfterCommitQueue _afterCommit = new();
     private TasksDbContext? _db;
     private NpgsqlConnection? _connection;
@@ -28,8 +29,8 @@ public sealed partial class HandlerTransaction : IAsyncDisposable
     private StrongBox<bool>? _usedDatabase;
     private Task<TaskOutcome>? _run;
 
-    internal HandlerTransaction(HandlerTransactions shared, AsyncServiceScope scope, ClaimedTask task, RunningTask attempt) =>
-        (_shared, _scope, _task, _attempt) = (shared, scope, task, attempt);
+    internal HandlerTransaction(HandlerTransactions shared, AsyncServiceScope scope, ClaimedTask task, RunningTask attempt, SlotHold slot) =>
+        (_shared, _scope, _task, _attempt, _slot) = (shared, scope, task, attempt, slot);
 
     /// <summary>The handler was given up on and may still be running.</summary>
     public bool HandlerRunning => _run is { IsCompleted: false };
@@ -97,9 +98,11 @@ public sealed partial class HandlerTransaction : IAsyncDisposable
         if (!_usedDatabase!.Value && !db.ChangeTracker.HasChanges())
         {
             // The handler sent nothing: its transaction never began on the server, and the connection goes back to
-            // the pool without a ROLLBACK. Its success is written with other tasks' in one statement.
+            // the pool without a ROLLBACK. Its success is written with other tasks' in one statement; the slot is
+            // free for the next task meanwhile, unless callbacks are to run after the commit (they are the task's).
             await db.Database.UseTransactionAsync(null, CancellationToken.None);
             await _connection!.CloseAsync();
+            if (_afterCommit.Count == 0) _slot.Release();
             return await _shared.Lifecycle.SucceedAsync(_task, result);
         }
         await db.SaveChangesAsync(CancellationToken.None);

@@ -18,5 +18,5 @@ public sealed partial class HandlerTransactions(
     internal WorkerCounters Counters => counters;
     internal ILogger Logger => logger;
 
-    public HandlerTransaction Begin(ClaimedTask task, RunningTask attempt) => new(this, scopes.CreateAsyncScope(), task, attempt);
+    public HandlerTransaction Begin(ClaimedTask task, RunningTask attempt, SlotHold slot) => new(this, scopes.CreateAsyncScope(), task, attempt, slot);
 }

@@ -31,7 +31,7 @@ public sealed partial class TaskRunner
     private readonly TasksTelemetry _telemetry;
     private readonly WorkerCounters _counters;
     private readonly ILogger<TaskRunner> _logger;
-    private readonly Func<TaskMessage, int, CancellationToken, Task> _runInSlot;
+    private readonly Func<TaskMessage, int, SlotHold, CancellationToken, Task> _runInSlot;
 
     public TaskRunner(TaskSlots slots, RunningTasks running, TaskClaims claims, HandlerCatalog handlers,
         HandlerTransactions transactions, OutcomeRecorder outcomes, TasksTelemetry telemetry, WorkerCounters counters,
@@ -46,7 +46,7 @@ public sealed partial class TaskRunner
     /// <summary>Runs the tasks of one message; returns when each has an outcome or has gone back to the queue.</summary>
     public Task RunAsync(TaskMessage message, CancellationToken shutdown) => _slots.RunAsync(message, _runInSlot, shutdown);
 
-    private async Task RunInSlotAsync(TaskMessage message, int index, CancellationToken shutdown)
+    private async Task RunInSlotAsync(TaskMessage message, int index, SlotHold slot, CancellationToken shutdown)
     {
         using var attempt = _running.TryStart(message.TaskIds[index], shutdown);
         if (attempt is null)
@@ -64,7 +64,7 @@ public sealed partial class TaskRunner
         }
         var started = Stopwatch.GetTimestamp();
         TaskOutcome? outcome;
-        await using (var transaction = _transactions.Begin(task, attempt))
+        await using (var transaction = _transactions.Begin(task, attempt, slot))
         {
             try
             {

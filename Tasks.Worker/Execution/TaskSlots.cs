@@ -4,17 +4,19 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tasks.Core.Telemetry;
+using Tasks.Worker.Control;
 
 namespace Tasks.Worker.Execution;
 
 /// <summary>
 /// <c>Worker:Concurrency</c> in tasks, per queue: MassTransit's limit counts messages, and a message may carry
 /// several. Runs each task of a message once it has a slot (so none waits for one as <c>running</c>) and gives the
-/// slot back when it is done. Tasks still waiting after <c>Worker:HandBackSeconds</c> go back to the queue; once the
-/// worker is stopping, none starts. See docs/design.md#the-workers-path-one-story-small-parts-issue-24
+/// slot back when it is done. Tasks still waiting after <c>Worker:HandBackSeconds</c>, or when their queue is
+/// paused, go back to the queue; once the worker is stopping, none starts. See docs/design.md#the-workers-path-one-story-small-parts-issue-24
 /// </summary>
 public sealed partial class TaskSlots(
-    IOptions<WorkerOptions> options, TimeProvider clock, TasksTelemetry telemetry, IHostApplicationLifetime lifetime, ILogger<TaskSlots> logger)
+    IOptions<WorkerOptions> options, TimeProvider clock, TasksTelemetry telemetry, IHostApplicationLifetime lifetime, QueuePauses pauses,
+    ILogger<TaskSlots> logger)
 {
     // Never disposed: they hold no handle (AvailableWaitHandle is never asked for), and a late Release must not throw.
     private readonly ConcurrentDictionary<Uri, SemaphoreSlim> _slots = new();
@@ -26,7 +28,7 @@ public sealed partial class TaskSlots(
     /// gone back to the queue. A task still waiting when the worker stops throws: the message goes back whole once
     /// its other tasks are done (their claims drop them on its redelivery).
     /// </summary>
-    public async Task RunAsync(TaskMessage message, Func<TaskMessage, int, CancellationToken, Task> run, CancellationToken shutdown)
+    public async Task RunAsync(TaskMessage message, Func<TaskMessage, int, SlotHold, CancellationToken, Task> run, CancellationToken shutdown)
     {
         var slots = _slots.GetOrAdd(message.Queue, static (_, n) => new SemaphoreSlim(n), _concurrency);
         var runs = new Task?[message.TaskIds.Count];
@@ -38,7 +40,7 @@ public sealed partial class TaskSlots(
             {
                 var slot = new Slot(slots, message, i, run);
                 if (slots.Wait(0, CancellationToken.None)) runs[i] = StartIn(slot, shutdown);
-                else (waits ??= new Task<Task?>?[runs.Length])[i] = WaitForAsync(slot, (late ??= new(_handBackAfter, clock)).Token, shutdown);
+                else (waits ??= new Task<Task?>?[runs.Length])[i] = WaitForAsync(slot, (late ??= new(_handBackAfter, clock)).Token, pauses.PausedToken(message.Queue.Segments[^1]), shutdown);
             }
             if (waits is null) await (runs.Length == 1 ? runs[0]! : Task.WhenAll(runs!)); // the common case: all in free slots
             else await RunWaitingAsync(message, runs, waits);
@@ -50,7 +52,7 @@ public sealed partial class TaskSlots(
     }
 
     /// <summary>One task's place in its queue's slots, and what runs in it.</summary>
-    private readonly record struct Slot(SemaphoreSlim Slots, TaskMessage Message, int Index, Func<TaskMessage, int, CancellationToken, Task> Run);
+    private readonly record struct Slot(SemaphoreSlim Slots, TaskMessage Message, int Index, Func<TaskMessage, int, SlotHold, CancellationToken, Task> Run);
 
     private async Task RunWaitingAsync(TaskMessage message, Task?[] runs, Task<Task?>?[] waits)
     {
@@ -100,10 +102,10 @@ public sealed partial class TaskSlots(
         return null;
     }
 
-    /// <summary>Waits for a slot and starts the task in it; null when the hand-back deadline passed first.</summary>
-    private async Task<Task?> WaitForAsync(Slot slot, CancellationToken late, CancellationToken shutdown)
+    /// <summary>Waits for a slot and starts the task in it; null when the hand-back deadline passed first, or the queue was paused.</summary>
+    private async Task<Task?> WaitForAsync(Slot slot, CancellationToken late, CancellationToken paused, CancellationToken shutdown)
     {
-        using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(shutdown, lifetime.ApplicationStopping, late))
+        using (var waiting = CancellationTokenSource.CreateLinkedTokenSource([shutdown, lifetime.ApplicationStopping, late, paused]))
         {
             try
             {
@@ -130,17 +132,18 @@ public sealed partial class TaskSlots(
 
     private static async Task RunAndReleaseAsync(Slot slot, CancellationToken shutdown)
     {
+        var hold = new SlotHold(slot.Slots);
         try
         {
-            await slot.Run(slot.Message, slot.Index, shutdown);
+            await slot.Run(slot.Message, slot.Index, hold, shutdown);
         }
         finally
         {
-            slot.Slots.Release();
+            hold.Release();
         }
     }
 
-    [LoggerMessage(LogLevel.Information, "{Count} of the {Total} task(s) of a message waited {Seconds} s for a slot; sent back to the queue for any worker")]
+    [LoggerMessage(LogLevel.Information, "{Count} of the {Total} task(s) of a message waited {Seconds} s for a slot, or their queue was paused; sent back to the queue for any worker")]
     private static partial void LogHandedBack(ILogger logger, int count, int total, double seconds);
 
     [LoggerMessage(LogLevel.Warning, "Sending {Count} waiting task(s) of a message back to the queue failed; the message goes back whole")]
