@@ -21,7 +21,7 @@ public static class HangfirePeer
         var s = ctx.Settings;
         var result = new ScenarioResult("hangfire", "8. Peer: Hangfire 1.8 + Hangfire.PostgreSql");
         result.Settings["jobs"] = s.HangfireJobs;
-        result.Settings["workerCount"] = BenchSettings.WorkerConcurrency;
+        result.Settings["workerCount"] = BenchSettings.HangfireWorkers;
         result.Settings["version"] = Report.VersionOf(typeof(BackgroundJob));
         result.Settings["storageVersion"] = Report.VersionOf(typeof(PostgreSqlStorage));
         var iso = await ctx.Servers.CreateIsolatedAsync("bench_hangfire");
@@ -37,7 +37,7 @@ public static class HangfirePeer
             var storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(iso.Postgres, options), options);
             var client = new BackgroundJobClient(storage);
             using var server = new BackgroundJobServer(
-                new BackgroundJobServerOptions { WorkerCount = BenchSettings.WorkerConcurrency, Queues = ["default"] }, storage);
+                new BackgroundJobServerOptions { WorkerCount = BenchSettings.HangfireWorkers, Queues = ["default"] }, storage);
 
             await OnceAsync(iso.Postgres, client, Math.Min(1_000, s.HangfireJobs)); // warm-up
             var runs = new List<double>();
