@@ -10,7 +10,7 @@ public sealed record BenchSettings
 
     /// <summary>
     /// Hangfire's workers: 32, its better figure on this box (75–88 jobs/s on 7 Dec, against 43–52
-    /// at 64 in the one of 11:06: its workers poll and lock rows of one table, and more of them contend).
+    /// at 64 in the full run of 11:06: its workers poll and lock rows of one table, and more of them contend).
     /// </summary>
     public const int HangfireWorkers = 32;
 
