@@ -10,5 +10,8 @@ public sealed record EnqueueResult(IReadOnlyList<TaskRecord> Tasks, IReadOnlyDic
 {
     public IReadOnlyDictionary<string, string[]> Conflicts { get; init; } = new Dictionary<string, string[]>();
 
+    /// <summary>Ids of <see cref="Tasks"/> that were there already (a repeated id or idempotency key, a fire enqueued before): not enqueued again.</summary>
+    public IReadOnlySet<Guid> Repeated { get; init; } = new HashSet<Guid>();
+
     public bool IsValid => Errors.Count == 0 && Conflicts.Count == 0;
 }

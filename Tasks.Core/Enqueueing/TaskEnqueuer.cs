@@ -24,7 +24,7 @@ public sealed class TaskEnqueuer(EnqueueValidator validator, TaskStore store, Co
         var stored = await store.StoreAsync(records, requestedIds, errorPrefix, ct);
         if (stored.Conflicts.Count > 0) return new EnqueueResult([], errors) { Conflicts = stored.Conflicts };
         await PublishAsync(stored.Fresh.Where(t => t.State == TaskState.Pending).ToList());
-        return new EnqueueResult(stored.All, errors);
+        return new EnqueueResult(stored.All, errors) { Repeated = stored.Repeated };
     }
 
     /// <summary>Publishes tasks whose rows are committed (see <see cref="CommittedTaskPublisher"/>).</summary>

@@ -5,6 +5,7 @@ using Npgsql;
 using Tasks.Core.Data;
 using Tasks.Core.Entities;
 using Tasks.Core.Lifecycle;
+using Tasks.Core.Lifecycle.Moves;
 using Tasks.Core.Telemetry;
 
 namespace Tasks.Core.Enqueueing;
@@ -15,7 +16,14 @@ namespace Tasks.Core.Enqueueing;
 /// </summary>
 public sealed class TaskStore(TasksDbContext db, TaskStateMachine lifecycle, TasksTelemetry telemetry)
 {
-    public sealed record Stored(List<TaskRecord> All, List<TaskRecord> Fresh, Dictionary<string, string[]> Conflicts);
+    /// <summary>
+    /// <see cref="All"/>: each record's task, its earlier one for a repeat. <see cref="Fresh"/>: those to publish.
+    /// <see cref="Repeated"/>: the ids of tasks that were there already, not stored again.
+    /// </summary>
+    public sealed record Stored(List<TaskRecord> All, List<TaskRecord> Fresh, Dictionary<string, string[]> Conflicts)
+    {
+        public IReadOnlySet<Guid> Repeated { get; init; } = new HashSet<Guid>();
+    }
 
     public async Task<Stored> StoreAsync(List<TaskRecord> records, HashSet<Guid> requestedIds, string errorPrefix, CancellationToken ct)
     {
@@ -26,8 +34,11 @@ public sealed class TaskStore(TasksDbContext db, TaskStateMachine lifecycle, Tas
         if (!canRepeat && db.Database.CurrentTransaction is null && System.Transactions.Transaction.Current is null
             && !db.ChangeTracker.HasChanges())
         {
-            await InsertWithOthersAsync(records, ct);
-            return new(records, records, new Dictionary<string, string[]>());
+            var inserted = await InsertWithOthersAsync(records, ct);
+            return new(records, inserted.ToPublish, new Dictionary<string, string[]>())
+            {
+                Repeated = records.Select(r => r.Id).Except(inserted.New.Select(r => r.Id)).ToHashSet(),
+            };
         }
         for (var round = 0; ; round++)
         {
@@ -40,7 +51,10 @@ public sealed class TaskStore(TasksDbContext db, TaskStateMachine lifecycle, Tas
             {
                 await db.SaveChangesAsync(ct);
                 foreach (var t in fresh) telemetry.Enqueued(t.Name, t.Queue);
-                return new([.. records.Select((r, i) => earlier[i] ?? r)], fresh, conflicts);
+                return new([.. records.Select((r, i) => earlier[i] ?? r)], fresh, conflicts)
+                {
+                    Repeated = earlier.OfType<TaskRecord>().Select(e => e.Id).ToHashSet(),
+                };
             }
             catch (DbUpdateException e) when (round == 0 && e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
             {
@@ -51,15 +65,17 @@ public sealed class TaskStore(TasksDbContext db, TaskStateMachine lifecycle, Tas
     }
 
     // Nothing to look up, no caller's transaction or unsaved changes to go with: stored with other callers' tasks
-    // in one statement (the lifecycle's enqueue move).
-    private async Task InsertWithOthersAsync(List<TaskRecord> records, CancellationToken ct)
+    // in one statement (the lifecycle's enqueue move). Only the rows it inserted are counted: a repeated fire isn't.
+    private async Task<Enqueue.Inserted> InsertWithOthersAsync(List<TaskRecord> records, CancellationToken ct)
     {
+        Enqueue.Inserted inserted;
         using (var activity = TasksTelemetry.Source.StartActivity("task.store"))
         {
             activity?.SetTag("task.count", records.Count);
-            await lifecycle.Enqueue.InsertAsync(records).WaitAsync(ct);
+            inserted = await lifecycle.Enqueue.InsertAsync(records).WaitAsync(ct);
         }
-        foreach (var t in records) telemetry.Enqueued(t.Name, t.Queue);
+        foreach (var t in inserted.New) telemetry.Enqueued(t.Name, t.Queue);
+        return inserted;
     }
 
     // The id a schedule's fire derives from its schedule and time (docs/design.md, "The beat", the cost of a fire).

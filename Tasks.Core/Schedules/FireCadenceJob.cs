@@ -64,6 +64,12 @@ public sealed partial class FireCadenceJob(
         var lag = clock.GetUtcNow() - fireTime;
         for (var i = 0; i < due.Count; i++)
         {
+            // A fire repeated (recovered after a crash, retried after a commit we didn't hear of) found its task there.
+            if (result.Repeated.Contains(result.Tasks[i].Id))
+            {
+                LogRepeated(logger, due[i].Name!, fireTime, result.Tasks[i].Id);
+                continue;
+            }
             telemetry.Fired(due[i].Name!, lag);
             LogFired(logger, due[i].Name!, fireTime, result.Tasks[i].Id, lag.TotalMilliseconds);
         }
@@ -82,6 +88,9 @@ public sealed partial class FireCadenceJob(
 
     [LoggerMessage(LogLevel.Debug, "Schedule {Schedule} fired for {FireTime:O}: task {TaskId}, {LagMilliseconds:F0} ms after its time")]
     private static partial void LogFired(ILogger logger, string schedule, DateTimeOffset fireTime, Guid taskId, double lagMilliseconds);
+
+    [LoggerMessage(LogLevel.Information, "Schedule {Schedule} fired again for {FireTime:O}: task {TaskId} was enqueued already")]
+    private static partial void LogRepeated(ILogger logger, string schedule, DateTimeOffset fireTime, Guid taskId);
 
     [LoggerMessage(LogLevel.Error, "Schedule {Schedule} fired for {FireTime:O}, but its task was refused: {Errors}")]
     private static partial void LogRefused(ILogger logger, string schedule, DateTimeOffset fireTime, string errors);

@@ -12,7 +12,9 @@ namespace Tasks.Core.Lifecycle.Moves;
 public sealed class Enqueue(NpgsqlDataSource dataSource, TransientRetry retry) : IAsyncDisposable
 {
     // Safe to repeat (the coalescer retries): rows a first try did commit are skipped. updated_at is the database's
-    // clock (the relay compares it with now()), read back for the queued mark.
+    // clock (the relay compares it with now()), read back for the queued mark. Also read back: the ids inserted, and
+    // of those already there, the ones still pending (a retry's own rows, or a repeated fire not yet run: published
+    // again, since nobody can tell whether their first publish happened).
     [Makes(nameof(TaskLifecycle.Enqueue))]
     internal const string InsertSql =
         """
@@ -25,11 +27,11 @@ public sealed class Enqueue(NpgsqlDataSource dataSource, TransientRetry retry) :
                     $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[], $14::uuid[], $15::timestamptz[])
             AS t(id, name, queue, args, state, max_attempts, time_limit_seconds, backoff_seconds,
                  enqueued_at, scheduled_for, expires_at, schedule_name, trace_parent, api_key_id, scheduled_fire_time)
-        ON CONFLICT (id) DO NOTHING)
-        SELECT now()
+        ON CONFLICT (id) DO NOTHING RETURNING id)
+        SELECT now(), ARRAY(SELECT id FROM i), ARRAY(SELECT id FROM tasks WHERE id = ANY($1) AND state = 'pending')
         """;
 
-    private WriteCoalescer<TaskRecord>? _inserts;
+    private WriteCoalescer<Row>? _inserts;
     private object? _sync;
 
     /// <summary>Sets a new task's first state; whoever stores the record stores that state.</summary>
@@ -47,14 +49,32 @@ public sealed class Enqueue(NpgsqlDataSource dataSource, TransientRetry retry) :
         }
     }
 
-    /// <summary>Stores started tasks with other callers'; returns once their rows are committed.</summary>
-    public Task InsertAsync(IReadOnlyList<TaskRecord> tasks) =>
-        LazyInitializer.EnsureInitialized(ref _inserts, ref _sync,
-                () => new WriteCoalescer<TaskRecord>(WriteAsync, maxItems: 5000, retry: retry))
-            .WriteAsync(tasks);
-
-    private async Task WriteAsync(List<TaskRecord> tasks, CancellationToken ct)
+    /// <summary>
+    /// Stores started tasks with other callers'; returns once their rows are committed, with those it inserted
+    /// (<see cref="Inserted.New"/>) and those to publish (<see cref="Inserted.ToPublish"/>). A task whose id was
+    /// there already (a fire enqueued before) is neither new nor, unless still pending, published again.
+    /// </summary>
+    public async Task<Inserted> InsertAsync(IReadOnlyList<TaskRecord> tasks)
     {
+        var rows = tasks.Select(t => new Row(t)).ToList();
+        await LazyInitializer.EnsureInitialized(ref _inserts, ref _sync,
+                () => new WriteCoalescer<Row>(WriteAsync, maxItems: 5000, retry: retry))
+            .WriteAsync(rows);
+        return new([.. rows.Where(r => r.New).Select(r => r.Task)], [.. rows.Where(r => r.New || r.Pending).Select(r => r.Task)]);
+    }
+
+    public sealed record Inserted(List<TaskRecord> New, List<TaskRecord> ToPublish);
+
+    private sealed class Row(TaskRecord task)
+    {
+        public TaskRecord Task { get; } = task;
+        public bool New { get; set; }
+        public bool Pending { get; set; }
+    }
+
+    private async Task WriteAsync(List<Row> rows, CancellationToken ct)
+    {
+        var tasks = rows.ConvertAll(r => r.Task);
         await using var cmd = dataSource.CreateCommand(InsertSql);
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Id).ToArray() });
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.Name).ToArray() });
@@ -74,7 +94,12 @@ public sealed class Enqueue(NpgsqlDataSource dataSource, TransientRetry retry) :
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         var now = reader.GetFieldValue<DateTimeOffset>(0);
-        foreach (var t in tasks) t.UpdatedAt = now;
+        var (inserted, pending) = (reader.GetFieldValue<Guid[]>(1).ToHashSet(), reader.GetFieldValue<Guid[]>(2).ToHashSet());
+        foreach (var r in rows)
+        {
+            r.Task.UpdatedAt = now;
+            (r.New, r.Pending) = (inserted.Contains(r.Task.Id), pending.Contains(r.Task.Id));
+        }
     }
 
     private static NpgsqlParameter Nullable(List<DateTimeOffset?> values) =>
