@@ -61,7 +61,7 @@ public sealed class BenchmarkHarnessTests
             Assert.Equal(Environment.ProcessorCount, (int)results["machine"]!["cores"]!);
             foreach (var version in new[] { "dotnet", "postgres", "rabbitmq", "massTransit", "hangfire" })
                 Assert.False(string.IsNullOrEmpty((string?)results["machine"]![version]), version);
-            foreach (var ratio in new[] { "e2eToBusRatio", "e2eToBrokerRatio", "e2eToHangfireRatio", "e2eToCeleryRatio" })
+            foreach (var ratio in new[] { "e2eToBusRatio", "e2eToBrokerRatio", "e2eOneMessagePerTaskToBusRatioPaired", "e2eToHangfireRatio", "e2eToCeleryRatio" })
                 Assert.True((double?)results[ratio] > 0, ratio);
             // The server's settings, as it reported them: durable, and said so.
             Assert.True((bool?)results["postgres"]!["durable"], results["postgres"]!.ToJsonString());
@@ -74,7 +74,7 @@ public sealed class BenchmarkHarnessTests
             Assert.Contains("fsync on", await stdout, StringComparison.Ordinal);
             // Every target is judged from this run's figures.
             var targets = results["targets"]!.AsArray();
-            Assert.Equal(7, targets.Count);
+            Assert.Equal(8, targets.Count);
             foreach (var t in targets) Assert.NotNull((bool?)t!["met"]);
 
             var scenarios = results["scenarios"]!.AsObject();
@@ -97,6 +97,10 @@ public sealed class BenchmarkHarnessTests
             Assert.True((double)scenarios["endToEnd"]!["figures"]!["throughput"]!["median"]! > 0);
             Assert.True((double)scenarios["http"]!["figures"]!["batch of 100: accepted"]!["median"]! > 0);
             Assert.True((double)scenarios["latency"]!["figures"]!["enqueue→start p99"]!["median"]! > 0);
+            // One message per task, each run against the bus measured right before it.
+            var single = scenarios["endToEndOneMessagePerTask"]!["figures"]!;
+            Assert.True((double)single["bus ceiling right before each run (paired)"]!["median"]! > 0);
+            Assert.True((double)single["ratio to the bus ceiling right before it (paired)"]!["median"]! > 0);
             // Every dashboard page was fetched signed in (a redirect to /login fails the scenario), each with its p95.
             var pages = scenarios["dashboard"]!["figures"]!.AsObject().Select(f => f.Key).Where(k => k.EndsWith(": p95", StringComparison.Ordinal)).ToList();
             Assert.Equal(8, pages.Count);

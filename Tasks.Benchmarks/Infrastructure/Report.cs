@@ -116,6 +116,8 @@ public static class Report
             ["e2eToBusRatio"] = Ratio("endToEnd", "bus"),
             ["e2eToBrokerRatio"] = Ratio("endToEnd", "broker"),
             ["e2eOneMessagePerTaskToBusRatio"] = Ratio("endToEndOneMessagePerTask", "bus"),
+            ["e2eOneMessagePerTaskToBusRatioPaired"] = results.FirstOrDefault(r => r.Key == "endToEndOneMessagePerTask")
+                ?.Find(Scenarios.Pipeline.PairedRatio)?.Median is { } paired ? Math.Round(paired, 3) : null,
             ["e2eToHangfireRatio"] = Ratio("endToEnd", "hangfire"),
             ["e2eToCeleryRatio"] = Ratio("endToEnd", "celery"),
             ["targets"] = Targets.Json(results),

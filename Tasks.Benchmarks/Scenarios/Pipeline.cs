@@ -21,8 +21,12 @@ public static class Pipeline
         while (DateTime.UtcNow < until) await stack.BurstAsync(2_000, Callers, Batch, timeout);
     }
 
-    /// <summary>Scenario 3's bursts, <see cref="BenchSettings.Runs"/> times, into <paramref name="result"/>.</summary>
-    private static async Task MeasureAsync(TasksStack stack, BenchSettings s, ScenarioResult result, List<double> rss, TimeSpan timeout, string label)
+    /// <summary>
+    /// Scenario 3's bursts, <see cref="BenchSettings.Runs"/> times, into <paramref name="result"/>; with a
+    /// <paramref name="ceiling"/>, each run right after a measure of it, and the ratio of each pair.
+    /// </summary>
+    private static async Task MeasureAsync(TasksStack stack, BenchSettings s, ScenarioResult result, List<double> rss, TimeSpan timeout, string label,
+        BusProbe? ceiling = null)
     {
         result.Settings["tasks"] = s.EndToEndTasks;
         result.Settings["enqueue"] = $"{Callers} concurrent callers, TaskEnqueuer batches of {Batch}";
@@ -32,9 +36,20 @@ public static class Pipeline
         var service = new List<double>();
         var enqueued = new List<double>();
         var cpu = new Dictionary<string, List<double>>();
+        var (ceilings, pairs) = (new List<double>(), new List<double>());
         for (var i = 0; i < s.Runs; i++)
         {
+            if (ceiling is not null)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(s.Quick ? 1 : 3)); // the run before's aftermath (the mark's writes, autovacuum) settles
+                ceilings.Add(await ceiling.OnceAsync(s.BusMessages));
+            }
             var (rate, peak, runMs, enqueueRate, cpuPerTask) = await stack.BurstAsync(s.EndToEndTasks, Callers, Batch, timeout);
+            if (ceiling is not null)
+            {
+                pairs.Add(rate / ceilings[^1]);
+                BenchContext.Log($"{label} run {i + 1}: the bus ceiling just before it {ceilings[^1]:0} msg/s; ratio {pairs[^1]:0.000}");
+            }
             runs.Add(rate);
             foreach (var (process, us) in cpuPerTask) (cpu.TryGetValue(process, out var l) ? l : cpu[process] = []).Add(us);
             enqueued.Add(enqueueRate);
@@ -45,8 +60,16 @@ public static class Pipeline
         result.Figures.Add(Figure.Of("throughput", "tasks/s", runs));
         result.Figures.Add(Figure.Of("enqueue rate (all enqueue calls returned)", "tasks/s", enqueued));
         result.Figures.Add(Figure.Of("claim→succeeded p50 (in the worker)", "ms", service));
+        if (ceiling is not null)
+        {
+            result.Figures.Add(Figure.Of(PairedCeiling, "msg/s", ceilings));
+            result.Figures.Add(Figure.Of(PairedRatio, "x", pairs));
+        }
         foreach (var (process, us) in cpu) result.Figures.Add(Figure.Of($"CPU per task: {process}", "µs", us));
     }
+
+    public const string PairedCeiling = "bus ceiling right before each run (paired)";
+    public const string PairedRatio = "ratio to the bus ceiling right before it (paired)";
 
     public static async Task RunAsync(BenchContext ctx)
     {
@@ -71,8 +94,11 @@ public static class Pipeline
                 // when the broker and MassTransit handle it alone, against the bus ceiling's one message.
                 single = new ScenarioResult("endToEndOneMessagePerTask", "3. End-to-end no-op, one message per task");
                 stack.SetMaxTasksPerMessage(1);
+                // With scenario 2 chosen, its bus is measured again right before each run: the box's speed moves
+                // between runs minutes apart, and this target is a ratio of the two.
+                await using var ceiling = s.IsSelected(2) ? await BusProbe.StartAsync(ctx, "bench_bus_paired") : null;
                 await WarmUpAsync(stack, s, timeout);
-                await MeasureAsync(stack, s, single, rss, timeout, "one message per task");
+                await MeasureAsync(stack, s, single, rss, timeout, "one message per task", ceiling);
                 stack.SetMaxTasksPerMessage(Core.Hosting.TasksOptions.DefaultMaxTasksPerMessage);
                 ctx.Results.Add(single);
 
