@@ -12,9 +12,7 @@ namespace Tasks.Core.Lifecycle.Moves;
 public sealed class Enqueue(NpgsqlDataSource dataSource, TransientRetry retry) : IAsyncDisposable
 {
     // Safe to repeat (the coalescer retries): rows a first try did commit are skipped. updated_at is the database's
-    // clock (the relay compares it with now()), read back for the queued mark. Also read back: the ids inserted, and
-    // of those already there, the ones still pending (a retry's own rows, or a repeated fire not yet run: published
-    // again, since nobody can tell whether their first publish happened).
+    // clock (the relay compares it with now()), read back for the queued mark, with the ids inserted.
     [Makes(nameof(TaskLifecycle.Enqueue))]
     internal const string InsertSql =
         """
@@ -28,8 +26,12 @@ public sealed class Enqueue(NpgsqlDataSource dataSource, TransientRetry retry) :
             AS t(id, name, queue, args, state, max_attempts, time_limit_seconds, backoff_seconds,
                  enqueued_at, scheduled_for, expires_at, schedule_name, trace_parent, api_key_id, scheduled_fire_time)
         ON CONFLICT (id) DO NOTHING RETURNING id)
-        SELECT now(), ARRAY(SELECT id FROM i), ARRAY(SELECT id FROM tasks WHERE id = ANY($1) AND state = 'pending')
+        SELECT now(), ARRAY(SELECT id FROM i)
         """;
+
+    // Of the ids that were there already, those still pending: a retry's own rows, or a repeated fire not run yet
+    // (published again: nobody can tell whether their first publish happened). Asked only when an id was there.
+    private const string PendingSql = "SELECT id FROM tasks WHERE id = ANY($1) AND state = 'pending'";
 
     private WriteCoalescer<Row>? _inserts;
     private object? _sync;
@@ -91,15 +93,30 @@ public sealed class Enqueue(NpgsqlDataSource dataSource, TransientRetry retry) :
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.TraceParent).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         cmd.Parameters.Add(new() { Value = tasks.ConvertAll(t => t.ApiKeyId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
         cmd.Parameters.Add(Nullable(tasks.ConvertAll(t => t.ScheduledFireTime)));
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        await reader.ReadAsync(ct);
-        var now = reader.GetFieldValue<DateTimeOffset>(0);
-        var (inserted, pending) = (reader.GetFieldValue<Guid[]>(1).ToHashSet(), reader.GetFieldValue<Guid[]>(2).ToHashSet());
+        DateTimeOffset now;
+        HashSet<Guid> inserted;
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            await reader.ReadAsync(ct);
+            (now, inserted) = (reader.GetFieldValue<DateTimeOffset>(0), reader.GetFieldValue<Guid[]>(1).ToHashSet());
+        }
+        var there = rows.Where(r => !inserted.Contains(r.Task.Id)).Select(r => r.Task.Id).ToArray();
+        HashSet<Guid> pending = there.Length == 0 ? [] : await PendingAsync(there, ct);
         foreach (var r in rows)
         {
             r.Task.UpdatedAt = now;
             (r.New, r.Pending) = (inserted.Contains(r.Task.Id), pending.Contains(r.Task.Id));
         }
+    }
+
+    private async Task<HashSet<Guid>> PendingAsync(Guid[] ids, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(PendingSql);
+        cmd.Parameters.Add(new() { Value = ids });
+        var pending = new HashSet<Guid>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) pending.Add(reader.GetGuid(0));
+        return pending;
     }
 
     private static NpgsqlParameter Nullable(List<DateTimeOffset?> values) =>
