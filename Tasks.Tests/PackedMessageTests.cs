@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Tasks.Core.Enqueueing;
 using Tasks.Core.Lifecycle;
 using Tasks.Tests.Infrastructure;
@@ -33,20 +32,7 @@ public sealed class PackedMessageTests(TasksStack stack) : IClassFixture<TasksSt
     public async Task Tasks_of_a_message_that_wait_too_long_for_a_slot_go_back_to_the_queue_for_an_idle_worker()
     {
         var queue = "handback-" + Guid.NewGuid().ToString("N")[..8];
-        long handedBack = 0;
-        using var meter = new MeterListener
-        {
-            InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument is { Name: "tasks.handed_back", Meter.Name: "Tasks" }) listener.EnableMeasurementEvents(instrument);
-            },
-        };
-        meter.SetMeasurementEventCallback<long>((_, n, tags, _) =>
-        {
-            foreach (var tag in tags)
-                if (tag is { Key: "task.queue", Value: string q } && q == queue) Interlocked.Add(ref handedBack, n);
-        });
-        meter.Start();
+        using var handedBack = new QueueCounter("tasks.handed_back", queue);
         var done = await HandBack.RunAsync(stack, queue);
 
         // The first ran where it was; the two that waited a second for the busy worker's one slot went back to the
@@ -54,7 +40,7 @@ public sealed class PackedMessageTests(TasksStack stack) : IClassFixture<TasksSt
         Assert.Equal(["busy", "idle", "idle"], done.Select(t => t.Worker));
         Assert.All(done, t => Assert.Equal(1, t.Attempts));
         Assert.Equal(2, await stack.CountAsync("(SELECT DISTINCT message_id FROM tasks WHERE id = ANY($1)) m", done.Select(t => t.Id).ToArray()));
-        Assert.Equal(2, Interlocked.Read(ref handedBack)); // what operators see: tasks_handed_back_total{task_queue=...}
+        Assert.Equal(2, handedBack.Total); // what operators see: tasks_handed_back_total{task_queue=...}
     }
 
     [Fact]

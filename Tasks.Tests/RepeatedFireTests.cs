@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using RabbitMQ.Client;
 using Tasks.Core.Enqueueing;
@@ -21,20 +20,7 @@ public sealed class RepeatedFireTests(HostsOnlyStack stack) : IClassFixture<Host
         var queue = "fires-" + Guid.NewGuid().ToString("N")[..8];
         var schedule = new ScheduleDefinition { Name = queue, Task = "demo.echo", Queue = queue, Cron = "0 0 5 * * ?" };
         var fireTime = new DateTimeOffset(2026, 12, 7, 5, 0, 0, TimeSpan.Zero);
-        long enqueued = 0;
-        using var meter = new MeterListener
-        {
-            InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument is { Name: "tasks.enqueued", Meter.Name: "Tasks" }) listener.EnableMeasurementEvents(instrument);
-            },
-        };
-        meter.SetMeasurementEventCallback<long>((_, n, tags, _) =>
-        {
-            foreach (var tag in tags)
-                if (tag is { Key: "task.queue", Value: string q } && q == queue) Interlocked.Add(ref enqueued, n);
-        });
-        meter.Start();
+        using var enqueued = new QueueCounter("tasks.enqueued", queue);
 
         var first = await FireAsync(schedule, fireTime);
         var id = Assert.Single(first.Tasks).Id;
@@ -49,7 +35,7 @@ public sealed class RepeatedFireTests(HostsOnlyStack stack) : IClassFixture<Host
         await stack.ExecuteAsync("UPDATE tasks SET state = 'succeeded', finished_at = now() WHERE id = $1", id);
         Assert.Equal([id], (await FireAsync(schedule, fireTime)).Repeated);
 
-        Assert.Equal(1, Interlocked.Read(ref enqueued)); // tasks_enqueued_total{task_queue=...}
+        Assert.Equal(1, enqueued.Total); // tasks_enqueued_total{task_queue=...}
         Assert.Equal(1, await stack.CountAsync("tasks WHERE id = $1", id));
         Assert.Equal(2u, await MessagesAsync(queue));
     }
