@@ -38,26 +38,30 @@ public sealed class DurableCrashTests(DurableCrashTests.Stack stack) : IClassFix
         object NewTask() => new { name = "test.exclusive", args = new { run = Guid.NewGuid(), seconds = 0 } };
         void Accept(TaskView t) => accepted[t.Id] = t.Args.GetProperty("run").GetGuid();
 
-        // A backlog the worker is busy with when the server dies, and enqueues going on meanwhile. They come a tenth
-        // of a second apart: each one's commit flushes the WAL, and what must be caught is a write lost between two.
-        foreach (var chunk in Enumerable.Range(0, 2000).Select(_ => NewTask()).Chunk(100))
-            foreach (var t in await stack.Http.EnqueueBatchAsync(chunk)) Accept(t);
+        // A backlog the worker is busy with when the server dies, and single enqueues going on meanwhile, a tenth of a
+        // second apart: each one's commit flushes the WAL, and what must be caught is a write lost between two. The
+        // backlog goes in while the worker runs (batches outpace it), so it is never done when the crash comes.
         using var stop = new CancellationTokenSource();
-        var enqueuer = Task.Run(async () =>
+        async Task KeepEnqueuing(Func<Task> enqueue, int pauseMs, Func<bool> more)
         {
-            while (!stop.IsCancellationRequested)
+            while (!stop.IsCancellationRequested && more())
             {
                 try
                 {
-                    Accept(await stack.Http.EnqueueAsync(NewTask()));
+                    await enqueue();
                 }
                 catch (Exception)
                 {
                     // Refused or cut while the server is down: not accepted, so nothing is owed.
                 }
-                await Task.Delay(100, CancellationToken.None);
+                await Task.Delay(pauseMs, CancellationToken.None);
             }
-        });
+        }
+        var backlog = Task.Run(() => KeepEnqueuing(async () =>
+        {
+            foreach (var t in await stack.Http.EnqueueBatchAsync([.. Enumerable.Range(0, 100).Select(_ => NewTask())])) Accept(t);
+        }, 0, () => accepted.Count < 3000));
+        var enqueuer = Task.Run(() => KeepEnqueuing(async () => Accept(await stack.Http.EnqueueAsync(NewTask())), 100, () => true));
 
         try
         {
@@ -72,7 +76,7 @@ public sealed class DurableCrashTests(DurableCrashTests.Stack stack) : IClassFix
             await stack.Server.StartAsync();
             await Task.Delay(1500); // enqueues go on after the restart
             await stop.CancelAsync();
-            await enqueuer;
+            await Task.WhenAll(backlog, enqueuer);
 
             var ids = accepted.Keys.ToList();
             await WaitAsync(async () => (await SucceededAsync(ids)).Count == ids.Count, $"all {ids.Count} accepted tasks succeeded");
@@ -82,7 +86,8 @@ public sealed class DurableCrashTests(DurableCrashTests.Stack stack) : IClassFix
         finally
         {
             await stop.CancelAsync();
-            await enqueuer;
+            await Task.WhenAll(backlog, enqueuer);
+            if (!stack.Server.Running) await stack.Server.StartAsync(); // for the next test, whatever failed here
         }
     }
 

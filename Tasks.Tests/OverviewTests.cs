@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Playwright;
+using Npgsql;
 using Tasks.Core.Data;
 using Tasks.Tests.Infrastructure;
 using Tasks.Web.Dashboard;
@@ -103,7 +105,7 @@ public sealed class OverviewTests(OverviewTests.Stack stack) : IClassFixture<Ove
         // The app's own cache and services, with a refresh long enough that only the tag can drop the entry.
         await using var scope = stack.Web.Services.CreateAsyncScope();
         var services = scope.ServiceProvider;
-        var overview = new OverviewCache(services.GetRequiredService<HybridCache>(), services.GetRequiredService<TasksDbContext>(),
+        var overview = new OverviewCache(services.GetRequiredService<HybridCache>(), services.GetRequiredService<IServiceScopeFactory>(),
             TimeProvider.System, Options.Create(new DashboardOptions { RefreshSeconds = 300 }));
         var hour = ChartRange.Find("hour")!;
         var before = await overview.ChartAsync(hour, TestContext.Current.CancellationToken);
@@ -121,6 +123,54 @@ public sealed class OverviewTests(OverviewTests.Stack stack) : IClassFixture<Ove
         var after = await overview.ChartAsync(hour, TestContext.Current.CancellationToken);
         Assert.Equal(before.Succeeded.Sum() + 1000, after.Succeeded.Sum());
         await services.GetRequiredService<StateCountsCache>().InvalidateAsync(TestContext.Current.CancellationToken); // not for the page's next read
+    }
+
+    [Fact]
+    public async Task A_cached_query_left_by_the_request_that_started_it_uses_a_context_of_its_own()
+    {
+        // HybridCache lets a second caller wait on the first one's query after the first has gone: the query must not
+        // run on the first request's pooled context, which its end hands to the next request while the query runs.
+        var ct = TestContext.Current.CancellationToken;
+        await stack.Web.Services.GetRequiredService<StateCountsCache>().InvalidateAsync(ct);
+        await using var locker = stack.OpenDatabase();
+        await using var lockConn = await locker.OpenConnectionAsync(ct);
+        await using var lockTx = await lockConn.BeginTransactionAsync(ct);
+        await using (var lockCmd = new NpgsqlCommand("LOCK TABLE monitor_snapshots IN ACCESS EXCLUSIVE MODE", lockConn, lockTx))
+            await lockCmd.ExecuteNonQueryAsync(ct); // the chart's query waits here until the lock goes
+
+        var hour = ChartRange.Find("hour")!;
+        using var leaving = new CancellationTokenSource();
+        var first = stack.Web.Services.CreateAsyncScope();
+        var firstContext = first.ServiceProvider.GetRequiredService<TasksDbContext>();
+        var firstRead = first.ServiceProvider.GetRequiredService<OverviewCache>().ChartAsync(hour, leaving.Token).AsTask();
+        await WaitForAsync(async () => await stack.CountAsync("pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%monitor_snapshots%'") > 0,
+            "the chart's query waiting on the lock");
+        await using var second = stack.Web.Services.CreateAsyncScope();
+        var secondRead = second.ServiceProvider.GetRequiredService<OverviewCache>().ChartAsync(hour, ct).AsTask();
+
+        await leaving.CancelAsync(); // the first request goes, and its context back to the pool
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => firstRead);
+        await first.DisposeAsync();
+        var next = new List<AsyncServiceScope>();
+        try
+        {
+            TasksDbContext? reused = null;
+            for (var i = 0; i < 1000 && reused is null; i++)
+            {
+                next.Add(stack.Web.Services.CreateAsyncScope());
+                var context = next[^1].ServiceProvider.GetRequiredService<TasksDbContext>();
+                if (ReferenceEquals(context, firstContext)) reused = context;
+            }
+            Assert.NotNull(reused); // the next request that gets it
+            Assert.Equal(1, await reused.Database.SqlQueryRaw<int>("SELECT 1 AS \"Value\"").SingleAsync(ct));
+        }
+        finally
+        {
+            foreach (var scope in next) await scope.DisposeAsync();
+        }
+
+        await lockTx.RollbackAsync(ct);
+        Assert.Equal("hour", (await secondRead).Range);
     }
 
     [Fact]

@@ -60,8 +60,8 @@ public static class DashboardExtensions
 
         services.AddSingleton<SignInLimiter>();
         services.AddHybridCache();
-        services.AddScoped<StateCountsCache>();
-        services.AddScoped<OverviewCache>();
+        services.AddSingleton<StateCountsCache>();
+        services.AddSingleton<OverviewCache>();
         return builder;
     }
 

@@ -9,9 +9,9 @@ namespace Tasks.Web.Dashboard;
 /// <summary>
 /// The Overview's aggregates over the snapshots (the charts' series, what needs attention), cached for
 /// <see cref="DashboardOptions.RefreshSeconds"/> like <see cref="StateCountsCache"/> and under its tag, so the actions
-/// that already drop the counts drop these too.
+/// that already drop the counts drop these too. Each query runs in a scope of its own (<see cref="StateCountsCache.InOwnScopeAsync"/>).
 /// </summary>
-public sealed class OverviewCache(HybridCache cache, TasksDbContext db, TimeProvider clock, IOptions<DashboardOptions> options)
+public sealed class OverviewCache(HybridCache cache, IServiceScopeFactory scopes, TimeProvider clock, IOptions<DashboardOptions> options)
 {
     /// <summary>The window the failing names and growing queues are judged over.</summary>
     public static readonly TimeSpan FailingWindow = TimeSpan.FromHours(1);
@@ -21,25 +21,25 @@ public sealed class OverviewCache(HybridCache cache, TasksDbContext db, TimeProv
     private static readonly string[] Tags = [StateCountsCache.Tag];
 
     public ValueTask<ChartSeries> ChartAsync(ChartRange range, CancellationToken ct) =>
-        cache.GetOrCreateAsync($"overview:chart:{range.Name}", (db, clock, range), static async (s, token) =>
+        cache.GetOrCreateAsync($"overview:chart:{range.Name}", (scopes, clock, range), static (s, token) => StateCountsCache.InOwnScopeAsync(s.scopes, async (TasksDbContext db) =>
         {
             var to = s.clock.GetUtcNow();
             var from = to - s.range.Span;
-            var steps = await MonitorSeries.TotalsAsync(s.db, from, to, s.range.Step, token);
+            var steps = await MonitorSeries.TotalsAsync(db, from, to, s.range.Step, token);
             return new ChartSeries(s.range.Name, from, to, (int)s.range.Step.TotalSeconds,
                 [.. steps.Select(p => p.At.ToUnixTimeSeconds())], [.. steps.Select(p => p.Succeeded)],
                 [.. steps.Select(p => p.Failed)], [.. steps.Select(p => p.Retried)]);
-        }, Entry(), Tags, ct);
+        }), Entry(), Tags, ct);
 
     public ValueTask<Attention> AttentionAsync(CancellationToken ct) =>
-        cache.GetOrCreateAsync("overview:attention", (db, clock), static async (s, token) =>
+        cache.GetOrCreateAsync("overview:attention", (scopes, clock), static (s, token) => StateCountsCache.InOwnScopeAsync(s.scopes, async (TasksDbContext db) =>
         {
             var now = s.clock.GetUtcNow();
-            var failing = await AttentionQueries.FailingNamesAsync(s.db, now - FailingWindow, FailingNames, token);
-            var growing = await AttentionQueries.GrowingQueuesAsync(s.db, now - GrowthWindow, token);
-            var (_, queues) = await MonitorQueries.QueuesAsync(s.db, s.clock, token);
+            var failing = await AttentionQueries.FailingNamesAsync(db, now - FailingWindow, FailingNames, token);
+            var growing = await AttentionQueries.GrowingQueuesAsync(db, now - GrowthWindow, token);
+            var (_, queues) = await MonitorQueries.QueuesAsync(db, s.clock, token);
             return new Attention(failing, [.. queues.Where(q => q.Unconsumed)], growing);
-        }, Entry(), Tags, ct);
+        }), Entry(), Tags, ct);
 
     private HybridCacheEntryOptions Entry() => new()
     {

@@ -9,7 +9,7 @@ namespace Tasks.Web.Dashboard;
 /// The Overview's counts by state, cached for <see cref="DashboardOptions.RefreshSeconds"/> so many open dashboards
 /// cost one query per refresh. An action that changes tasks drops them by <see cref="Tag"/> (on this instance).
 /// </summary>
-public sealed class StateCountsCache(HybridCache cache, TaskQueries queries, Microsoft.Extensions.Options.IOptions<DashboardOptions> options)
+public sealed class StateCountsCache(HybridCache cache, IServiceScopeFactory scopes, Microsoft.Extensions.Options.IOptions<DashboardOptions> options)
 {
     /// <summary>The tag of every cached aggregate over tasks: <c>RemoveByTagAsync(Tag)</c> after changing tasks.</summary>
     public const string Tag = "tasks";
@@ -17,11 +17,21 @@ public sealed class StateCountsCache(HybridCache cache, TaskQueries queries, Mic
     private static readonly string[] Tags = [Tag];
 
     public ValueTask<StateCounts> GetAsync(CancellationToken ct) =>
-        cache.GetOrCreateAsync("overview:state-counts", queries, static async (q, token) =>
+        cache.GetOrCreateAsync("overview:state-counts", scopes, static (scopes, token) => InOwnScopeAsync(scopes, async (TaskQueries q) =>
         {
             var counts = await q.CountByStateAsync(token);
             return new StateCounts([.. Enum.GetValues<TaskState>().Select(s => new StateCount(TaskStateMachine.NameOf(s), counts.GetValueOrDefault(s)))]);
-        }, Entry(), Tags, ct);
+        }), Entry(), Tags, ct);
+
+    /// <summary>
+    /// A cached query's services, from a scope of its own: HybridCache lets later callers wait on the query of the
+    /// first, which goes on after that first request has ended and handed its pooled context to the next one.
+    /// </summary>
+    public static async ValueTask<T> InOwnScopeAsync<TService, T>(IServiceScopeFactory scopes, Func<TService, Task<T>> query) where TService : notnull
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        return await query(scope.ServiceProvider.GetRequiredService<TService>());
+    }
 
     public ValueTask InvalidateAsync(CancellationToken ct) => cache.RemoveByTagAsync(Tag, ct);
 
