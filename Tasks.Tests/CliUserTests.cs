@@ -1,13 +1,12 @@
 using System.Net;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Tasks.Core.Auth;
 using Tasks.Tests.Infrastructure;
 
 namespace Tasks.Tests;
 
 /// <summary><c>tasksctl users ...</c> run as a process against a stack's <c>/api/v1/users</c>, checked by signing in to the dashboard.</summary>
-public sealed partial class CliUserTests(HostsOnlyStack stack) : IClassFixture<HostsOnlyStack>, IDisposable
+public sealed class CliUserTests(HostsOnlyStack stack) : IClassFixture<HostsOnlyStack>, IDisposable
 {
     private readonly Tasksctl _cli = new();
 
@@ -48,21 +47,8 @@ public sealed partial class CliUserTests(HostsOnlyStack stack) : IClassFixture<H
         Assert.Contains("'admin' scope", Assert.Single(Lines(run.StandardError)));
     }
 
-    /// <summary>The dashboard's sign-in form, posted as a browser posts it: a redirect when the password is right.</summary>
-    private async Task<HttpStatusCode> SignInAsync(string name, string password)
-    {
-        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() }) { BaseAddress = stack.WebAddress };
-        var form = await http.GetStringAsync("/login");
-        var token = AntiforgeryToken().Match(form).Groups[1].Value;
-        using var response = await http.PostAsync("/login", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["username"] = name, ["password"] = password, ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token),
-        }));
-        return response.StatusCode;
-    }
-
-    [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
-    private static partial Regex AntiforgeryToken();
+    /// <summary>A redirect when the password is right.</summary>
+    private Task<HttpStatusCode> SignInAsync(string name, string password) => SignInForm.PostAsync(stack.WebAddress, name, password);
 
     private async Task AssertFails(int exitCode, string message, string? stdin, params string[] args) =>
         (await Run(stdin, args)).AssertRefused(exitCode, message, args);

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.RegularExpressions;
 using Tasks.Tests.Infrastructure;
 
 namespace Tasks.Tests;
@@ -9,7 +8,7 @@ namespace Tasks.Tests;
 /// count everyone together. ASP.NET Core's <c>ASPNETCORE_FORWARDEDHEADERS_ENABLED=true</c> (docs/configuration.md)
 /// makes the web host take the client's address from <c>X-Forwarded-For</c>: checked on a real web process.
 /// </summary>
-public sealed partial class ForwardedHeadersTests(HostsOnlyStack stack) : IClassFixture<HostsOnlyStack>
+public sealed class ForwardedHeadersTests(HostsOnlyStack stack) : IClassFixture<HostsOnlyStack>
 {
     [Fact]
     public async Task With_forwarded_headers_on_the_sign_in_limit_counts_each_client_behind_the_proxy()
@@ -27,19 +26,7 @@ public sealed partial class ForwardedHeadersTests(HostsOnlyStack stack) : IClass
         Assert.Contains("198.51.100.7", web.Output, StringComparison.Ordinal); // the limit's log line names the client
     }
 
-    /// <summary>A failing sign-in as a browser behind a proxy posts it: the form's token, and the proxy's header.</summary>
-    private static async Task<HttpStatusCode> SignInAsync(HostProcess web, string client, string name)
-    {
-        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() }) { BaseAddress = web.Address };
-        http.DefaultRequestHeaders.Add("X-Forwarded-For", client);
-        var form = await http.GetStringAsync("/login");
-        using var response = await http.PostAsync("/login", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["username"] = name, ["password"] = "wrong-password", ["__RequestVerificationToken"] = WebUtility.HtmlDecode(AntiforgeryToken().Match(form).Groups[1].Value),
-        }));
-        return response.StatusCode;
-    }
-
-    [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
-    private static partial Regex AntiforgeryToken();
+    /// <summary>A failing sign-in as a browser behind a proxy posts it: the proxy's header names the client.</summary>
+    private static Task<HttpStatusCode> SignInAsync(HostProcess web, string client, string name) =>
+        SignInForm.PostAsync(web.Address, name, "wrong-password", forwardedFor: client);
 }
