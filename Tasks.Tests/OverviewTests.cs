@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Playwright;
 using Npgsql;
 using Tasks.Core.Data;
+using Tasks.Core.Monitoring;
 using Tasks.Tests.Infrastructure;
 using Tasks.Web.Dashboard;
 using static Microsoft.Playwright.Assertions;
@@ -171,6 +172,18 @@ public sealed class OverviewTests(OverviewTests.Stack stack) : IClassFixture<Ove
 
         await lockTx.RollbackAsync(ct);
         Assert.Equal("hour", (await secondRead).Range);
+    }
+
+    [Fact]
+    public async Task Without_a_management_url_the_queues_page_says_so_and_nothing_is_alerted()
+    {
+        // This stack's scheduler has no RabbitMq:ManagementUrl: the camera reads no queues, and that is no failure.
+        var page = await stack.Viewer.NewPageAsync();
+        await page.GotoAsync("/queues");
+        await Expect(page.Locator("#queues-status")).ToContainTextAsync("only when RabbitMq:ManagementUrl is set");
+        var alerts = await stack.Http.GetFromJsonAsync<JsonElement>("/api/v1/alerts", ApiExtensions.Json, TestContext.Current.CancellationToken);
+        Assert.DoesNotContain(alerts.GetProperty("items").EnumerateArray(), a => a.GetProperty("kind").GetString() == AlertKinds.BrokerUnreadable);
+        await page.CloseAsync();
     }
 
     [Fact]

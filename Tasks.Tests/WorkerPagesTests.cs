@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Playwright;
+using Tasks.Core.Monitoring;
 using Tasks.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
 
@@ -191,15 +192,24 @@ public sealed class WorkerPagesTests(WorkerPagesTests.Stack stack) : IClassFixtu
         stack.Management.Stop();
         try
         {
+            // Why, from the camera's alert: the address it tried, without the credentials it sent.
             await Expect(status).ToContainTextAsync("management API could not be read", new() { Timeout = Wait });
+            await Expect(status).ToContainTextAsync($"127.0.0.1:{stack.Management.Port}/: ", new() { Timeout = Wait });
+            Assert.DoesNotContain("guest", await status.TextContentAsync(), StringComparison.Ordinal);
             Assert.Equal(0, await page.Locator("tr[data-queue] .depth", new() { HasTextRegex = new Regex("[0-9]") }).CountAsync());
+            Assert.Contains(AlertKinds.BrokerUnreadable, await ActiveAlertKindsAsync());
         }
         finally
         {
             stack.Management.Start();
         }
         await Expect(status).ToContainTextAsync("As RabbitMQ's management API showed them", new() { Timeout = Wait });
+        Assert.DoesNotContain(AlertKinds.BrokerUnreadable, await ActiveAlertKindsAsync());
     }
+
+    private async Task<List<string>> ActiveAlertKindsAsync() =>
+        [.. (await stack.Http.GetFromJsonAsync<JsonElement>("/api/v1/alerts?active=true")).GetProperty("items").EnumerateArray()
+            .Select(a => a.GetProperty("kind").GetString()!)];
 
     [Fact]
     public async Task Control_the_broker_does_not_take_is_a_503_and_a_flash_never_a_500()

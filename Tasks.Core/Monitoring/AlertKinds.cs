@@ -17,4 +17,7 @@ public static class AlertKinds
 
     /// <summary>The oldest <c>pending</c> task older than <c>Monitor:OutboxAlertSeconds</c>; subject: <c>outbox</c>.</summary>
     public const string OutboxBacklog = "outbox_backlog";
+
+    /// <summary>RabbitMQ's management API, set in <c>RabbitMq:ManagementUrl</c>, could not be read for the snapshot; subject: <c>rabbitmq</c>.</summary>
+    public const string BrokerUnreadable = "broker_unreadable";
 }

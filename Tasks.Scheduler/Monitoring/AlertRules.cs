@@ -15,6 +15,7 @@ public static class AlertRules
         IReadOnlyDictionary<string, NameFigures> Names,
         IReadOnlyList<(Guid Id, string Name, string? Worker)> OverdueRunning,
         double? OutboxOldestSeconds,
+        string? BrokerError,
         IReadOnlySet<(string Kind, string Subject)> Open);
 
     public static Dictionary<(string Kind, string Subject), string> Evaluate(Inputs input, MonitorOptions options)
@@ -45,6 +46,8 @@ public static class AlertRules
             wanted[(AlertKinds.TaskStuck, id.ToString())] = $"Task {id} ({name}) is running past its time limit and its worker '{worker}' is not online.";
         if (input.OutboxOldestSeconds is { } age && age > options.OutboxAlertSeconds)
             wanted[(AlertKinds.OutboxBacklog, "outbox")] = $"The oldest pending task was committed {age:F0} s ago and is not yet published.";
+        if (input.BrokerError is { } error)
+            wanted[(AlertKinds.BrokerUnreadable, "rabbitmq")] = $"RabbitMQ's management API could not be read ({error}): queue depths, consumers and rates are unknown.";
         return wanted;
     }
 }

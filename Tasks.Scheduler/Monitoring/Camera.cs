@@ -42,7 +42,7 @@ public sealed partial class Camera(
         var names = StatsDelta.Between(baseline.Select(b => (b.Key, b.Value)), before);
         var states = (await tasks.CountByStateAsync(ct)).ToDictionary(s => TaskStateMachine.NameOf(s.Key), s => s.Value);
         var (oldestPending, overdue) = await ReadTasksAsync(ct);
-        var queues = await ReadQueuesAsync(ct);
+        var (queues, brokerError) = await ReadQueuesAsync(ct);
 
         var snapshot = new Core.Entities.MonitorSnapshot
         {
@@ -69,7 +69,7 @@ public sealed partial class Camera(
         var open = await db.MonitorAlerts.Where(a => a.EndedAt == null).Select(a => new { a.Id, a.Kind, a.Subject }).ToListAsync(ct);
         var wanted = AlertRules.Evaluate(new AlertRules.Inputs(figures, queues,
             previous is null ? null : MonitorJson.Read<Dictionary<string, QueueFigures>>(previous.Queues),
-            names, overdue, oldestPending, open.Select(a => (a.Kind, a.Subject)).ToHashSet()), options.Value);
+            names, overdue, oldestPending, brokerError, open.Select(a => (a.Kind, a.Subject)).ToHashSet()), options.Value);
         snapshot.DurationMs = watch.Elapsed.TotalMilliseconds;
         if (!await InsertAsync(snapshot, ct))
         {
@@ -132,16 +132,17 @@ public sealed partial class Camera(
         return (oldest, overdue);
     }
 
-    private async Task<Dictionary<string, QueueFigures>> ReadQueuesAsync(CancellationToken ct)
+    /// <summary>The queues, or none and why (for the alert) when the management API didn't answer with them.</summary>
+    private async Task<(Dictionary<string, QueueFigures> Queues, string? Error)> ReadQueuesAsync(CancellationToken ct)
     {
         try
         {
-            return await rabbit.QueuesAsync(ct);
+            return (await rabbit.QueuesAsync(ct), null);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException && !ct.IsCancellationRequested)
         {
             LogQueuesFailed(logger, e); // the snapshot goes on without its queues
-            return [];
+            return ([], $"{rabbit.Endpoint}: {e.Message}");
         }
     }
 

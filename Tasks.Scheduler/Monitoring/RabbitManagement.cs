@@ -36,6 +36,9 @@ public sealed class RabbitManagement
 
     public bool Configured => _management is not null;
 
+    /// <summary>The management API's address without credentials, for messages; null when not configured.</summary>
+    public Uri? Endpoint => _management is null ? null : new UriBuilder(_management) { UserName = "", Password = "" }.Uri;
+
     /// <summary>Each queue: messages ready and unacknowledged, consumers, and the broker's publish and deliver rates (per second, over its last few seconds).</summary>
     public async Task<Dictionary<string, QueueFigures>> QueuesAsync(CancellationToken ct)
     {

@@ -24,11 +24,15 @@ public sealed class QueuesModel(TasksDbContext db, TimeProvider clock, WorkerQue
     /// <summary>Queue → the online workers that consume it and have it paused.</summary>
     public Dictionary<string, List<string>> PausedBy { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The open <see cref="AlertKinds.BrokerUnreadable"/> alert: why the latest snapshot has no queue figures.</summary>
+    public MonitorAlert? BrokerAlert { get; private set; }
+
     public int RefreshSeconds => options.Value.RefreshSeconds;
 
     /// <summary>
-    /// A snapshot without figures for any queue: the camera couldn't read RabbitMQ's management API (a vhost in use
-    /// always has queues), or <c>RabbitMq:ManagementUrl</c> isn't set for the scheduler.
+    /// A snapshot without figures for any queue: the camera couldn't read RabbitMQ's management API (then
+    /// <see cref="BrokerAlert"/> says why), or <c>RabbitMq:ManagementUrl</c> isn't set for the scheduler (a vhost in
+    /// use always has queues).
     /// </summary>
     public bool BrokerUnseen => Queues.At is not null && Queues.Items.TrueForAll(q => q.Depth is null);
 
@@ -46,6 +50,7 @@ public sealed class QueuesModel(TasksDbContext db, TimeProvider clock, WorkerQue
         Queues = (await MonitorApi.ListQueues(db, clock, ct)).Value!;
         foreach (var alert in await MonitorQueries.AlertsAsync(db, active: true, ct))
             if (alert.Kind == AlertKinds.QueueWithoutConsumers) Alerts[alert.Subject] = alert;
+            else if (alert.Kind == AlertKinds.BrokerUnreadable) BrokerAlert = alert;
         foreach (var (worker, state) in await workers.ListAsync(ct))
         {
             if (state != WorkerState.Online) continue;
