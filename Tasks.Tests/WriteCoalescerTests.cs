@@ -93,6 +93,63 @@ public sealed class WriteCoalescerTests
     }
 
     [Fact]
+    public async Task With_a_concurrency_of_two_a_write_goes_out_beside_a_slow_one_never_a_third_and_disposal_waits_for_both()
+    {
+        var gates = new ConcurrentDictionary<int, TaskCompletionSource>();
+        var batches = new ConcurrentQueue<List<int>>();
+        var underWay = 0;
+        var most = 0;
+        var coalescer = new WriteCoalescer<int>(async (items, _) =>
+        {
+            var now = Interlocked.Increment(ref underWay);
+            InterlockedMax(ref most, now);
+            batches.Enqueue([.. items]);
+            await gates.GetOrAdd(items[0], _ => new()).Task;
+            Interlocked.Decrement(ref underWay);
+        }, concurrency: 2);
+
+        var first = coalescer.WriteAsync([1]);
+        await UntilAsync(() => batches.Count == 1, "the first write under way");
+        var second = coalescer.WriteAsync([2]);
+        await UntilAsync(() => batches.Count == 2, "a second write beside the stuck first");
+        var third = coalescer.WriteAsync([3]);
+        var fourth = coalescer.WriteAsync([4]);
+        await Task.Delay(50, TestContext.Current.CancellationToken);
+        Assert.Equal(2, batches.Count); // both slots taken: the others wait, together
+
+        gates.GetOrAdd(2, _ => new()).SetResult();
+        await second;
+        await UntilAsync(() => batches.Count == 3, "the waiting callers' write in the freed slot");
+        Assert.Equal([3, 4], batches.Last());
+        Assert.False(first.IsCompleted);
+
+        var disposal = coalescer.DisposeAsync().AsTask();
+        await Task.Delay(50, TestContext.Current.CancellationToken);
+        Assert.False(disposal.IsCompleted); // two writes still under way
+        gates.GetOrAdd(1, _ => new()).SetResult();
+        gates.GetOrAdd(3, _ => new()).SetResult();
+        await disposal;
+        await Task.WhenAll(first, third, fourth);
+        Assert.Equal(2, most);
+    }
+
+    private static async Task UntilAsync(Func<bool> condition, string what)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"not within 5 s: {what}");
+            await Task.Delay(5, TestContext.Current.CancellationToken);
+        }
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        for (var seen = Volatile.Read(ref target); value > seen; seen = Volatile.Read(ref target))
+            if (Interlocked.CompareExchange(ref target, value, seen) == seen) return;
+    }
+
+    [Fact]
     public async Task A_deadlock_victim_is_written_again_and_a_lasting_failure_reaches_every_caller_of_that_write()
     {
         var tries = 0;

@@ -6,7 +6,8 @@ namespace Tasks.Core.Lifecycle;
 /// <summary>
 /// Group commit for small writes: concurrent callers' items are written together by one statement, each caller
 /// returning once the write that carried its items has committed. With a <c>linger</c>, a write waits that long
-/// for more items. Writes must be safe to repeat (they are retried: <see cref="TransientRetry"/>).
+/// for more items; with a <c>concurrency</c> above one, that many writes may be under way at once. Writes must be
+/// safe to repeat (they are retried: <see cref="TransientRetry"/>).
 /// See docs/design.md#group-commit-writecoalescer
 /// </summary>
 public sealed class WriteCoalescer<T> : IAsyncDisposable
@@ -19,10 +20,14 @@ public sealed class WriteCoalescer<T> : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
     private readonly TransientRetry _retry;
+    private readonly SemaphoreSlim _writes; // a slot per write under way
+    private readonly int _concurrency;
 
-    public WriteCoalescer(Func<List<T>, CancellationToken, Task> write, int maxItems = 5000, TimeSpan linger = default, TransientRetry? retry = null)
+    public WriteCoalescer(Func<List<T>, CancellationToken, Task> write, int maxItems = 5000, TimeSpan linger = default, TransientRetry? retry = null, int concurrency = 1)
     {
         _write = write;
+        _concurrency = concurrency;
+        _writes = new SemaphoreSlim(concurrency);
         _retry = retry ?? TransientRetry.System;
         _maxItems = maxItems;
         _linger = linger;
@@ -41,10 +46,11 @@ public sealed class WriteCoalescer<T> : IAsyncDisposable
 
     private async Task LoopAsync()
     {
-        var batch = new List<T>();
-        var waiting = new List<(IReadOnlyList<T> Items, TaskCompletionSource Done)>();
         while (await _queue.Reader.WaitToReadAsync())
         {
+            await _writes.WaitAsync();
+            var batch = new List<T>();
+            var waiting = new List<(IReadOnlyList<T> Items, TaskCompletionSource Done)>();
             // Lingering counts from the oldest item's arrival, so a backlog is written without further delay; and a
             // write that has fallen well behind takes ten times as many items, so it can't fall further and further.
             var limit = _maxItems;
@@ -61,6 +67,16 @@ public sealed class WriteCoalescer<T> : IAsyncDisposable
                 batch.AddRange(next.Items);
                 waiting.Add((next.Items, next.Done));
             }
+            var write = WriteBatchAsync(batch, waiting); // never throws: each caller hears of its own failure
+            if (_concurrency == 1) await write;
+        }
+        for (var i = 0; i < _concurrency; i++) await _writes.WaitAsync(); // the writes still under way
+    }
+
+    private async Task WriteBatchAsync(List<T> batch, List<(IReadOnlyList<T> Items, TaskCompletionSource Done)> waiting)
+    {
+        try
+        {
             try
             {
                 await WriteWithRetriesAsync(batch);
@@ -87,8 +103,10 @@ public sealed class WriteCoalescer<T> : IAsyncDisposable
             {
                 waiting[0].Done.SetException(e);
             }
-            batch.Clear();
-            waiting.Clear();
+        }
+        finally
+        {
+            _writes.Release();
         }
     }
 

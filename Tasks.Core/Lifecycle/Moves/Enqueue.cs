@@ -33,6 +33,10 @@ public sealed class Enqueue(NpgsqlDataSource dataSource, TransientRetry retry) :
     // (published again: nobody can tell whether their first publish happened). Asked only when an id was there.
     private const string PendingSql = "SELECT id FROM tasks WHERE id = ANY($1) AND state = 'pending'";
 
+    // An insert doesn't wait behind another's commit: one slow flush would hold up every enqueue behind it (the
+    // start p99's tail at half load). See docs/design.md#fifth-session-what-half-load-costs
+    private const int InsertsUnderWay = 3;
+
     private WriteCoalescer<Row>? _inserts;
     private object? _sync;
 
@@ -60,7 +64,7 @@ public sealed class Enqueue(NpgsqlDataSource dataSource, TransientRetry retry) :
     {
         var rows = tasks.Select(t => new Row(t)).ToList();
         await LazyInitializer.EnsureInitialized(ref _inserts, ref _sync,
-                () => new WriteCoalescer<Row>(WriteAsync, maxItems: 5000, retry: retry))
+                () => new WriteCoalescer<Row>(WriteAsync, maxItems: 5000, retry: retry, concurrency: InsertsUnderWay))
             .WriteAsync(rows);
         return new([.. rows.Where(r => r.New).Select(r => r.Task)], [.. rows.Where(r => r.New || r.Pending).Select(r => r.Task)]);
     }
