@@ -118,24 +118,24 @@ public static class Pipeline
                 latency.Settings["enqueue"] = "single-task TaskEnqueuer calls, each its own transaction and publish";
                 // Not measured: the same rate for a few seconds first, so that a steady rate is what is measured, not
                 // the aftermath of scenario 3's bursts (the worker's garbage, autovacuum on the rows they left).
-                await stack.PacedAsync(rate, TimeSpan.FromSeconds(s.Quick ? 2 : 5), timeout);
+                await PacedRun.RunAsync(stack, rate, TimeSpan.FromSeconds(s.Quick ? 2 : 5), timeout);
                 var runs = new List<Dictionary<string, double>>();
                 for (var i = 0; i < s.Runs; i++)
                 {
-                    runs.Add(await stack.PacedAsync(rate, TimeSpan.FromSeconds(s.LatencySeconds), timeout));
-                    var cpu = runs[^1].Where(p => p.Key.StartsWith(TasksStack.CpuPrefix, StringComparison.Ordinal))
-                        .Select(p => $"{p.Key[TasksStack.CpuPrefix.Length..]} {p.Value:0}");
+                    runs.Add(await PacedRun.RunAsync(stack, rate, TimeSpan.FromSeconds(s.LatencySeconds), timeout));
+                    var cpu = runs[^1].Where(p => p.Key.StartsWith(PacedRun.CpuPrefix, StringComparison.Ordinal))
+                        .Select(p => $"{p.Key[PacedRun.CpuPrefix.Length..]} {p.Value:0}");
                     BenchContext.Log($"latency run {i + 1}: start p50 {runs[^1]["start p50"]:0.0} p99 {runs[^1]["start p99"]:0.0} ms "
                         + $"(per second: median {runs[^1]["start p99, median of the seconds"]:0.0}, worst {runs[^1]["start p99, worst second"]:0.0}; "
-                        + $"{runs[^1][TasksStack.AutovacuumKey]} autovacuum, {runs[^1][TasksStack.AutoanalyzeKey]} autoanalyze), CPU µs per task: {string.Join(", ", cpu)}");
+                        + $"{runs[^1][PacedRun.AutovacuumKey]} autovacuum, {runs[^1][PacedRun.AutoanalyzeKey]} autoanalyze), CPU µs per task: {string.Join(", ", cpu)}");
                 }
                 foreach (var key in runs[0].Keys)
                 {
                     var (name, unit) = key switch
                     {
                         "achieved rate" => (key, "tasks/s"),
-                        TasksStack.AutovacuumKey or TasksStack.AutoanalyzeKey => (key, "runs"),
-                        _ when key.StartsWith(TasksStack.CpuPrefix, StringComparison.Ordinal) => (key, "µs"),
+                        PacedRun.AutovacuumKey or PacedRun.AutoanalyzeKey => (key, "runs"),
+                        _ when key.StartsWith(PacedRun.CpuPrefix, StringComparison.Ordinal) => (key, "µs"),
                         _ => ("enqueue→" + key, "ms"),
                     };
                     latency.Figures.Add(Figure.Of(name, unit, [.. runs.Select(r => r[key])]));
