@@ -12,22 +12,6 @@ public static class PacedRun
     public const string AutovacuumKey = "autovacuums of tasks during the run";
     public const string AutoanalyzeKey = "autoanalyzes of tasks during the run";
 
-    /// <summary>Autovacuums and autoanalyzes of <c>tasks</c> so far, and the database's commits (statements, mostly).</summary>
-    private static async Task<(double Vacuums, double Analyzes, double Commits)> TableActivityAsync(TasksStack stack)
-    {
-        await using var conn = new NpgsqlConnection(stack.Isolated.Postgres);
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand(
-            """
-            SELECT pg_stat_clear_snapshot(), autovacuum_count, autoanalyze_count,
-                   (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())
-            FROM pg_stat_user_tables WHERE relname = 'tasks'
-            """, conn);
-        await using var reader = await cmd.ExecuteReaderAsync();
-        await reader.ReadAsync();
-        return (reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
-    }
-
     /// <summary>
     /// Enqueues single tasks at a steady <paramref name="rate"/> for <paramref name="duration"/> (each its own
     /// call, as concurrent API requests would), waits for them, and returns enqueue→start and enqueue→succeeded
@@ -95,6 +79,22 @@ public static class PacedRun
         BenchContext.Log($"  enqueue→start p99 by second (ms): {await SecondsAsync(conn, since)}; "
             + $"{(activityAfter.Commits - activityBefore.Commits) / total:0.00} commits per task; {wal}");
         return figures;
+    }
+
+    /// <summary>Autovacuums and autoanalyzes of <c>tasks</c> so far, and the database's commits (statements, mostly).</summary>
+    private static async Task<(double Vacuums, double Analyzes, double Commits)> TableActivityAsync(TasksStack stack)
+    {
+        await using var conn = new NpgsqlConnection(stack.Isolated.Postgres);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand(
+            """
+            SELECT pg_stat_clear_snapshot(), autovacuum_count, autoanalyze_count,
+                   (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())
+            FROM pg_stat_user_tables WHERE relname = 'tasks'
+            """, conn);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
     }
 
     /// <summary>Each second's enqueue→start p99 of the run, in order: where in the run its tail was.</summary>
