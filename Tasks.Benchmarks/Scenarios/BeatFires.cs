@@ -17,7 +17,7 @@ public static class BeatFires
     {
         var s = ctx.Settings;
         var schedules = s.Quick ? 100 : 1_000;
-        var seconds = s.Quick ? 20 : 60;
+        var seconds = s.Quick ? 10 : 60;
         var result = new ScenarioResult("beat", $"9. Beat ({schedules:N0} every-second schedules, 3 schedulers, {seconds} s)");
         result.Settings["schedules"] = schedules;
         result.Settings["seconds"] = seconds;

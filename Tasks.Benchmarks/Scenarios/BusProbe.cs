@@ -57,7 +57,7 @@ public sealed class BusProbe : IAsyncDisposable
         {
             await probe._bus.StartAsync();
             probe._endpoint = await probe._bus.GetSendEndpoint(new Uri("queue:bench-bus"));
-            var warm = DateTime.UtcNow.AddSeconds(ctx.Settings.Quick ? 10 : 30);
+            var warm = DateTime.UtcNow.AddSeconds(ctx.Settings.Quick ? 5 : 30);
             while (DateTime.UtcNow < warm) await probe.OnceAsync(Math.Min(5_000, ctx.Settings.BusMessages));
             return probe;
         }

@@ -17,7 +17,7 @@ public static class Pipeline
     /// </summary>
     private static async Task WarmUpAsync(TasksStack stack, BenchSettings s, TimeSpan timeout)
     {
-        var until = DateTime.UtcNow.AddSeconds(s.Quick ? 10 : 30);
+        var until = DateTime.UtcNow.AddSeconds(s.Quick ? 5 : 30);
         while (DateTime.UtcNow < until) await stack.BurstAsync(2_000, Callers, Batch, timeout);
     }
 
