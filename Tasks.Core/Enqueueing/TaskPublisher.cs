@@ -81,8 +81,8 @@ public sealed class TaskPublisher : IAsyncDisposable
 
     /// <summary>
     /// Group commit: takes every caller's tasks that came while the last batch was on its way, writes them in order
-    /// (many messages in flight), and waits for the confirms briefly before taking the next: the busier it gets,
-    /// the fuller the messages; a caller alone waits for nobody.
+    /// (many messages in flight), and, when the batch filled a message, waits for its confirms briefly before taking
+    /// the next: the busier it gets, the fuller the messages; a caller alone, or a trickle, waits for nobody.
     /// </summary>
     private async Task LoopAsync()
     {
@@ -108,9 +108,10 @@ public sealed class TaskPublisher : IAsyncDisposable
             var previous = _lastConfirmed;
             var confirmed = _lastConfirmed = await WriteAsync(callers, options.MaxTasksPerMessage, cts.Token);
             _ = confirmed.ContinueWith(_ => cts.Dispose(), TaskScheduler.Default); // the confirms wait on its token
-            // Idle (the batch before is confirmed): the next caller's tasks go at once. Busy: they gather while this
-            // batch's confirms come, into fuller messages. docs/design.md#fast-on-durable-where-the-flushes-go-and-the-levers-tried-issue-25
-            if (!previous.IsCompleted)
+            // Idle (the batch before is confirmed) or a trickle (this batch didn't fill a message): the next caller's
+            // tasks go at once. Busy: they gather while this batch's confirms come, into fuller messages and fewer
+            // writes. docs/design.md#seventh-session-the-publishers-wait-only-for-full-batches
+            if (!previous.IsCompleted && callers.Sum(c => c.Tasks.Count) >= MessagePacking.TasksPerMessage)
                 await confirmed.WaitAsync(ConfirmWait).ContinueWith(static _ => { }, TaskScheduler.Default); // each caller sees its own outcome
         }
         catch (Exception e)
